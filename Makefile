@@ -1,0 +1,84 @@
+# pgops.postgresql: every entry point does its own set-up (venv, Python requirements,
+# system packages from bindep.txt). Run as root on Debian 12 (apt and cluster creation).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= $(CURDIR)/.venv
+BIN := $(VENV)/bin
+BUILD := $(CURDIR)/build
+COLLECTIONS := $(BUILD)/collections
+COLL_LINK := $(COLLECTIONS)/ansible_collections/pgops/postgresql
+SANITY_TREE := $(BUILD)/sanity/ansible_collections/pgops/postgresql
+PGOPS_REPORT_DIR ?= $(CURDIR)/reports
+
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PGOPS_REPORT_DIR
+export PATH := $(BIN):$(PATH)
+
+.PHONY: help venv system-packages collection demo test sanity lint unit integration molecule bench changelog clean
+
+help:
+	@echo "make demo         install PostgreSQL 15 on localhost with playbooks/install.yml, run playbooks/daily.yml"
+	@echo "make test         sanity + lint + unit + integration + molecule"
+	@echo "make sanity|lint|unit|integration|molecule   one part of the tests"
+	@echo "make bench        health_check and daily.yml timings on 1k and 10k tables"
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+venv: $(BIN)/.installed
+
+# System packages named in bindep.txt (profile: test) that are missing here.
+system-packages: venv
+	@missing="$$($(BIN)/bindep -b test || true)"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages: $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+# The collection as Ansible and Python expect it: ansible_collections/pgops/postgresql.
+collection:
+	@mkdir -p $(dir $(COLL_LINK))
+	@ln -sfn $(CURDIR) $(COLL_LINK)
+
+demo: system-packages collection
+	$(BIN)/ansible-playbook -i inventories/local playbooks/install.yml
+	$(BIN)/ansible-playbook -i inventories/local playbooks/daily.yml
+	@echo
+	@echo "Daily health report: $$(cat $(PGOPS_REPORT_DIR)/daily/latest.txt)"
+
+test: sanity lint unit integration molecule
+
+sanity: venv
+	@rm -rf $(SANITY_TREE) && mkdir -p $(SANITY_TREE)
+	@git ls-files -z --cached --others --exclude-standard | rsync -a --from0 --files-from=- ./ $(SANITY_TREE)/
+	@$(BIN)/python tests/tools/offline_get_pip.py
+	cd $(SANITY_TREE) && git init -q . && git add -A && \
+	  $(BIN)/ansible-test sanity --python 3.11 --requirements --color no
+
+lint: venv collection
+	$(BIN)/ansible-lint --offline --profile production
+
+unit: venv collection
+	$(BIN)/pytest -q tests/unit
+
+integration: system-packages collection
+	$(BIN)/pytest -q tests/integration
+
+molecule: system-packages collection
+	cd $(CURDIR) && $(BIN)/molecule test -s install
+
+bench: system-packages collection
+	$(BIN)/python tests/bench/bench_health_check.py
+
+changelog: venv
+	$(BIN)/antsibull-changelog lint
+
+clean:
+	rm -rf $(BUILD) tests/output .pytest_cache

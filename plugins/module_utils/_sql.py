@@ -1,0 +1,41 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: pgops contributors
+"""Safe SQL composition.
+
+Identifiers are always quoted by ``psycopg2.sql.Identifier`` and values are
+always passed as query parameters; nothing here formats SQL by hand.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+try:
+    from psycopg2 import sql as _pgsql
+    HAS_PSYCOPG2_SQL = True
+except ImportError:  # pragma: no cover - reported by _connection
+    _pgsql = None
+    HAS_PSYCOPG2_SQL = False
+
+
+def identifier(*parts):
+    """A (possibly qualified) identifier: ``identifier('s', 't')`` -> "s"."t"."""
+    return _pgsql.Identifier(*parts)
+
+
+def literal(value):
+    """A literal value, for the rare statements that take no parameters (DDL)."""
+    return _pgsql.Literal(value)
+
+
+def compose(template, **names):
+    """``compose('ANALYZE {table}', table=identifier('s', 't'))``."""
+    return _pgsql.SQL(template).format(**names)
+
+
+def as_text(statement, conn=None):
+    """The statement as text, for the ``queries`` a module returns."""
+    if isinstance(statement, str):
+        return statement
+    return statement.as_string(conn)

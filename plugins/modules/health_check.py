@@ -1,0 +1,287 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: pgops contributors
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: health_check
+short_description: Daily health check of a PostgreSQL server, read-only
+version_added: 0.1.0
+description:
+  - Collects the server's health with a bounded number of catalog queries (two for the
+    server, one per database whatever the number of objects) and turns it into findings.
+  - "Checks: server up and uptime, connections against C(max_connections) less the superuser
+    reserve, idle-in-transaction sessions, long-running queries, prepared transactions,
+    transaction-ID and multixact wraparound age per database, replication lag per standby
+    (bytes and seconds) and on a standby itself, inactive or WAL-retaining replication slots,
+    archiver failures and the C(archive_status) backlog, cache hit ratio, rollback ratio,
+    deadlocks, data checksum failures, settings waiting for a restart, tables never or not
+    recently analyzed or vacuumed and their dead-row ratio, sequences near exhaustion
+    (bounded by the type of the column that owns them), invalid indexes, database size, and
+    free disk space of the data directory and of C(pg_wal)."
+  - Every transaction runs READ ONLY; the module never writes to the server.
+  - The login role must be a superuser or a member of C(pg_monitor).
+author:
+  - pgops maintainers
+extends_documentation_fragment:
+  - pgops.postgresql.connection
+  - pgops.postgresql.findings
+options:
+  databases:
+    description:
+      - Databases whose objects (tables, sequences, indexes) are checked.
+      - Empty means every database that accepts connections, templates excepted.
+    type: list
+    elements: str
+    default: []
+  exclude_databases:
+    description: Databases left out of the per-database checks.
+    type: list
+    elements: str
+    default: []
+  checks:
+    description:
+      - Names of the checks to run; empty runs them all.
+      - "Known names: server_up, uptime, connections, idle_in_transaction, long_running_queries,
+        prepared_transactions, xid_wraparound, mxid_wraparound, replication_lag, replication_slots,
+        archiver, cache_hit_ratio, rollback_ratio, deadlocks, checksum_failures, pending_restart,
+        table_analyze, table_vacuum, sequences, invalid_indexes, database_size, disk_space."
+    type: list
+    elements: str
+    default: []
+  skip_checks:
+    description: Names of checks not to run.
+    type: list
+    elements: str
+    default: []
+  thresholds:
+    description:
+      - Overrides of the default thresholds, by name. An unknown name or a value of the wrong
+        type fails the module before it connects.
+      - "Names and defaults: uptime_info_seconds 3600; connections_warning_pct 80,
+        connections_critical_pct 95; idle_in_transaction_warning_seconds 300,
+        idle_in_transaction_critical_seconds 1800; long_query_warning_seconds 300,
+        long_query_critical_seconds 3600; prepared_xact_warning_seconds 300,
+        prepared_xact_critical_seconds 3600; xid_age_warning_pct 50, xid_age_critical_pct 75
+        (of 2^31); mxid_age_warning_pct 50, mxid_age_critical_pct 75;
+        replication_lag_warning_bytes 67108864, replication_lag_critical_bytes 1073741824;
+        replication_lag_warning_seconds 60, replication_lag_critical_seconds 600;
+        slot_retained_warning_bytes 1073741824, slot_retained_critical_bytes 10737418240;
+        archive_ready_warning 10, archive_ready_critical 100; cache_hit_warning_pct 90 with
+        cache_min_blocks 100000; rollback_warning_pct 10 with rollback_min_transactions 1000;
+        deadlocks_warning_per_day 10; table_min_rows 1000; analyze_stale_days 7 with
+        analyze_stale_modified_pct 10; dead_tuples_warning_pct 20, dead_tuples_critical_pct 50;
+        sequence_warning_pct 75, sequence_critical_pct 90; database_size_warning_bytes 0 (off);
+        disk_free_warning_pct 20, disk_free_critical_pct 10; max_objects_per_check 50."
+    type: dict
+    default: {}
+  fail_on_connection_error:
+    description:
+      - When V(true), a server that cannot be reached fails the module.
+      - When V(false), it is returned as a critical C(health.server_up) finding so that a
+        fleet report still lists the host.
+    type: bool
+    default: true
+  statement_timeout:
+    description: Milliseconds after which one catalog query is cancelled (0 disables).
+    type: int
+    default: 30000
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads; check mode runs the same queries.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is no diff.
+notes:
+  - Free disk space is measured where the module runs; run it on the database host, not delegated.
+seealso:
+  - module: pgops.postgresql.report
+'''
+
+EXAMPLES = r'''
+- name: Check the local cluster through its unix socket
+  pgops.postgresql.health_check:
+    login_unix_socket: /var/run/postgresql
+    login_port: 5432
+    login_user: pgops_admin
+  register: health
+
+- name: Tighter thresholds, one waiver, and a report of an unreachable server instead of a failure
+  pgops.postgresql.health_check:
+    login_host: db1.example.com
+    login_user: monitor
+    login_password: "{{ vault_monitor_password }}"
+    ssl_mode: verify-full
+    ca_cert: /etc/ssl/certs/db-ca.pem
+    fail_on_connection_error: false
+    skip_checks: [cache_hit_ratio]
+    thresholds:
+      idle_in_transaction_warning_seconds: 60
+      disk_free_warning_pct: 25
+    waivers:
+      - id: health.table_analyze
+        object: "reporting.archive.*"
+        reason: Archive tables are loaded once a year; CHG-1234
+        expires: "2027-03-31"
+'''
+
+RETURN = r'''
+findings:
+  description: Findings, worst first; one V(ok) finding for each check that found nothing.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - id: health.idle_in_transaction
+      severity: warning
+      title: A session is idle in an open transaction
+      object: pid 4242 (app@shop)
+      observed: "412 s, state idle in transaction, query: UPDATE orders SET ..."
+      expected: under 300 s
+      remediation: It holds locks and blocks vacuum...
+      waived: false
+summary:
+  description: Number of unwaived findings per severity, the waived count and the worst severity.
+  returned: always
+  type: dict
+  sample: {ok: 20, info: 1, warning: 1, critical: 0, waived: 0, worst: warning}
+metrics:
+  description: The raw figures behind the findings (server, per database, replication, slots, disk).
+  returned: always
+  type: dict
+queries:
+  description: Every SQL statement the module ran, in order.
+  returned: always
+  type: list
+  elements: str
+round_trips:
+  description: Number of SQL statements sent to the server(s).
+  returned: always
+  type: int
+  sample: 4
+databases:
+  description: Databases whose objects were checked.
+  returned: always
+  type: list
+  elements: str
+duration_ms:
+  description: Time the module spent collecting and evaluating, in milliseconds.
+  returned: always
+  type: int
+'''
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.pgops.postgresql.plugins.module_utils._checks import health
+from ansible_collections.pgops.postgresql.plugins.module_utils._connection import (
+    HAS_PSYCOPG2, connect, connection_argument_spec)
+from ansible_collections.pgops.postgresql.plugins.module_utils._errors import (
+    ConnectionFailed, ParameterError, PgopsError)
+from ansible_collections.pgops.postgresql.plugins.module_utils._findings import (
+    apply_waivers, parse_waivers, sort_findings, summarize, waiver_argument_spec)
+
+PER_DATABASE_CHECKS = ('table_analyze', 'table_vacuum', 'sequences', 'invalid_indexes')
+
+
+def argument_spec():
+    spec = connection_argument_spec()
+    spec.update(
+        databases=dict(type='list', elements='str', default=[]),
+        exclude_databases=dict(type='list', elements='str', default=[]),
+        checks=dict(type='list', elements='str', default=[]),
+        skip_checks=dict(type='list', elements='str', default=[]),
+        thresholds=dict(type='dict', default={}),
+        fail_on_connection_error=dict(type='bool', default=True),
+        statement_timeout=dict(type='int', default=30000),
+    )
+    spec.update(waiver_argument_spec())
+    return spec
+
+
+def choose_databases(server, wanted, excluded):
+    available = [d['datname'] for d in server['databases'] if d['datallowconn'] and not d['datistemplate']]
+    missing = sorted(set(wanted) - set(available))
+    if missing:
+        raise ParameterError('databases', "database(s) %s do not exist or do not accept connections"
+                             % ', '.join(missing), "use existing databases: %s" % ', '.join(available))
+    return [d for d in (wanted or available) if d not in set(excluded)]
+
+
+def collect(params, thresholds, checks, queries):
+    """All facts, in 2 + one-per-database statements."""
+    opts = dict(readonly=True, application_name='pgops_health_check',
+                statement_timeout_ms=params['statement_timeout'], queries=queries)
+    session = connect(params, **opts)
+    try:
+        priv = health.probe(session)
+        if not priv['can_monitor']:
+            raise PgopsError("login_user %s can not read the monitoring views. Fix: GRANT pg_monitor TO %s "
+                             "(or log in as a superuser)" % (priv['login_user'], priv['login_user']))
+        server = health.collect_server(session)
+        dbnames = []
+        databases = {}
+        if set(checks) & set(PER_DATABASE_CHECKS):
+            dbnames = choose_databases(server, params['databases'], params['exclude_databases'])
+            for name in dbnames:
+                if name == session.dbname:
+                    databases[name] = health.collect_database(session, thresholds)
+                    continue
+                other = connect(params, dbname=name, **opts)
+                try:
+                    databases[name] = health.collect_database(other, thresholds)
+                finally:
+                    other.close()
+    finally:
+        session.close()
+    return {'server': server, 'databases': databases, 'disk': health.collect_disk(server['data_directory'])}
+
+
+def run(params):
+    started = time.time()
+    thresholds = health.validate_thresholds(params['thresholds'])
+    checks = health.select_checks(params['checks'], params['skip_checks'])
+    waivers = parse_waivers(params['waivers'])
+    queries = []
+    try:
+        facts = collect(params, thresholds, checks, queries)
+    except ConnectionFailed as exc:
+        if params['fail_on_connection_error'] or 'server_up' not in checks:
+            raise
+        facts = None
+        findings = [health.unreachable_finding(exc.msg)]
+    if facts is not None:
+        findings = health.evaluate(facts, thresholds, checks)
+    findings = sort_findings(apply_waivers(findings, waivers))
+    return dict(
+        changed=False,
+        findings=findings,
+        summary=summarize(findings),
+        metrics=health.metrics(facts),
+        queries=queries,
+        round_trips=len(queries),
+        databases=sorted(facts['databases']) if facts else [],
+        duration_ms=int((time.time() - started) * 1000),
+    )
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    if not HAS_PSYCOPG2:
+        module.fail_json(msg=missing_required_lib('psycopg2') + " Fix: apt-get install python3-psycopg2 "
+                         "on the managed host, or pip install psycopg2-binary into its Python.")
+    try:
+        result = run(module.params)
+    except PgopsError as exc:
+        module.fail_json(msg=exc.msg)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,195 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: pgops contributors
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: report
+short_description: Write findings of pgops checks as JSON, Markdown and HTML reports
+version_added: 0.1.0
+description:
+  - Takes the results of checking modules (such as M(pgops.postgresql.health_check)) for one
+    or more hosts and writes one report in each requested format.
+  - The HTML page is self-contained (inline style, no script, no external resource), so it
+    opens offline; its summary comes first, then findings by severity with their remediation.
+  - A host whose result is missing or failed appears with a critical C(report.no_result) finding.
+  - Files are replaced atomically and only when their content changes.
+author:
+  - pgops maintainers
+options:
+  dest:
+    description: Directory to write the reports into; created when missing.
+    type: path
+    required: true
+  name:
+    description: Base name of the files; the extension comes from the format.
+    type: str
+    default: report
+  title:
+    description: Title of the report.
+    type: str
+    default: PostgreSQL health report
+  results:
+    description:
+      - Mapping of host name to the registered result of a checking module.
+      - A value without C(findings) (a failed or skipped task, or null) counts as no result.
+    type: dict
+    required: true
+  formats:
+    description: Formats to write.
+    type: list
+    elements: str
+    choices: [json, markdown, html]
+    default: [json, markdown, html]
+  fail_on:
+    description: Severity at or above which an unwaived finding makes a host "failing" in the summary.
+    type: str
+    choices: [info, warning, critical]
+    default: critical
+  generated_at:
+    description: Time stamp printed in the report; defaults to the current UTC time.
+    type: str
+  mode:
+    description: File mode of the reports (they can hold query texts and host names).
+    type: raw
+    default: '0640'
+attributes:
+  check_mode:
+    support: full
+    description: Computes the same files and reports what would change without writing.
+  diff_mode:
+    support: full
+    description: Shows the old and new content of each changed file.
+seealso:
+  - module: pgops.postgresql.health_check
+'''
+
+EXAMPLES = r'''
+- name: Write this host's report on the controller
+  pgops.postgresql.report:
+    dest: /var/lib/pgops/reports/daily/2026-11-24
+    name: "{{ inventory_hostname }}"
+    results: "{{ {inventory_hostname: health} }}"
+  delegate_to: localhost
+
+- name: Fleet summary of every host in the play
+  pgops.postgresql.report:
+    dest: /var/lib/pgops/reports/daily/2026-11-24
+    name: fleet-summary
+    title: Fleet health
+    results: "{{ dict(ansible_play_hosts_all | zip(ansible_play_hosts_all | map('extract', hostvars, 'health'))) }}"
+    fail_on: warning
+  run_once: true
+  delegate_to: localhost
+'''
+
+RETURN = r'''
+files:
+  description: Path of each written (or, in check mode, planned) file by format.
+  returned: always
+  type: dict
+  sample: {json: /srv/reports/db1.json, markdown: /srv/reports/db1.md, html: /srv/reports/db1.html}
+changed_files:
+  description: Paths whose content changed (or would change in check mode).
+  returned: always
+  type: list
+  elements: str
+summary:
+  description: Counts per severity over all hosts, the worst severity, and the failing hosts.
+  returned: always
+  type: dict
+  sample: {ok: 40, info: 2, warning: 1, critical: 0, waived: 1, worst: warning, hosts: 2,
+           failing_hosts: [], fail_on: critical}
+'''
+
+import datetime
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes
+
+from ansible_collections.pgops.postgresql.plugins.module_utils._report import (
+    FORMATS, RENDERERS, build, host_entry)
+
+
+def _read(path):
+    try:
+        with open(path, 'rb') as fh:
+            return fh.read()
+    except (IOError, OSError):
+        return None
+
+
+def plan(params):
+    generated = params['generated_at'] or datetime.datetime.now(datetime.timezone.utc).strftime(
+        '%Y-%m-%d %H:%M:%S UTC')
+    hosts = [host_entry(host, result) for host, result in params['results'].items()]
+    report = build(params['title'], hosts, generated, params['fail_on'])
+    files = {}
+    writes = []
+    for fmt in params['formats']:
+        path = os.path.join(params['dest'], '%s.%s' % (params['name'], FORMATS[fmt]))
+        files[fmt] = path
+        content = to_bytes(RENDERERS[fmt](report))
+        old = _read(path)
+        if old != content:
+            writes.append((path, old, content))
+    return report, files, writes
+
+
+def apply(module, writes):
+    dest = module.params['dest']
+    if not os.path.isdir(dest):
+        os.makedirs(dest, 0o755)
+    for path, dummy, content in writes:
+        fd, tmp = tempfile.mkstemp(dir=dest, prefix='.pgops-report-')
+        with os.fdopen(fd, 'wb') as fh:
+            fh.write(content)
+        module.atomic_move(tmp, path)
+    for path, dummy, dummy2 in writes:
+        module.set_mode_if_different(path, module.params['mode'], False)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            dest=dict(type='path', required=True),
+            name=dict(type='str', default='report'),
+            title=dict(type='str', default='PostgreSQL health report'),
+            results=dict(type='dict', required=True),
+            formats=dict(type='list', elements='str', choices=list(FORMATS), default=list(FORMATS)),
+            fail_on=dict(type='str', choices=['info', 'warning', 'critical'], default='critical'),
+            generated_at=dict(type='str'),
+            mode=dict(type='raw', default='0640'),
+        ),
+        supports_check_mode=True,
+    )
+    if os.sep in module.params['name'] or module.params['name'] in ('', '.', '..'):
+        module.fail_json(msg="parameter 'name': %r is not a plain file name. Fix: give a base name such as "
+                             "the inventory host name; put directories in 'dest'" % module.params['name'])
+    if os.path.exists(module.params['dest']) and not os.path.isdir(module.params['dest']):
+        module.fail_json(msg="parameter 'dest': %s exists and is not a directory. Fix: point dest at a "
+                             "directory" % module.params['dest'])
+    report, files, writes = plan(module.params)
+    if writes and not module.check_mode:
+        try:
+            apply(module, writes)
+        except (IOError, OSError) as exc:
+            module.fail_json(msg="cannot write the report into %s: %s. Fix: make the directory writable for "
+                                 "the user running the task" % (module.params['dest'], exc))
+    result = dict(changed=bool(writes), files=files, changed_files=[w[0] for w in writes],
+                  summary=report['summary'])
+    if module._diff:
+        result['diff'] = [dict(before_header=p, after_header=p,
+                               before=(old or b'').decode('utf-8', 'replace'), after=new.decode('utf-8'))
+                          for p, old, new in writes]
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
