@@ -1,5 +1,6 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: pgops contributors
 
@@ -18,7 +19,7 @@ description:
     configuration under C(/etc/postgresql) but systemd does not run (containers, chroots), and
     C(pg_ctl) on the data directory otherwise (run as the owner of the data directory).
 author:
-  - pgops maintainers
+  - pgops maintainers (@pgops)
 options:
   version:
     description: Major version of the cluster (Debian layout), for example C(15).

@@ -1,5 +1,6 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: pgops contributors
 
@@ -26,7 +27,7 @@ description:
   - Every transaction runs READ ONLY; the module never writes to the server.
   - The login role must be a superuser or a member of C(pg_monitor).
 author:
-  - pgops maintainers
+  - pgops maintainers (@pgops)
 extends_documentation_fragment:
   - pgops.postgresql.connection
   - pgops.postgresql.findings
@@ -251,13 +252,12 @@ def run(params):
     queries = []
     try:
         facts = collect(params, thresholds, checks, queries)
+        findings = health.evaluate(facts, thresholds, checks)
     except ConnectionFailed as exc:
         if params['fail_on_connection_error'] or 'server_up' not in checks:
             raise
         facts = None
         findings = [health.unreachable_finding(exc.msg)]
-    if facts is not None:
-        findings = health.evaluate(facts, thresholds, checks)
     findings = sort_findings(apply_waivers(findings, waivers))
     return dict(
         changed=False,

@@ -1,5 +1,6 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: pgops contributors
 
@@ -19,7 +20,7 @@ description:
   - A host whose result is missing or failed appears with a critical C(report.no_result) finding.
   - Files are replaced atomically and only when their content changes.
 author:
-  - pgops maintainers
+  - pgops maintainers (@pgops)
 options:
   dest:
     description: Directory to write the reports into; created when missing.

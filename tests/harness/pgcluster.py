@@ -153,7 +153,7 @@ def run_module(name, args, check_mode=False, diff=False, env=None):
         run_env['PYTHONPATH'] = COLLECTIONS + os.pathsep + run_env.get('PYTHONPATH', '')
         run_env.update(env or {})
         proc = subprocess.run([sys.executable, os.path.join(ROOT, 'plugins', 'modules', name + '.py'), path],
-                              capture_output=True, text=True, env=run_env, timeout=300)
+                              capture_output=True, text=True, env=run_env, timeout=300, check=False)
     finally:
         os.unlink(path)
     try:

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Write (or, with --check, verify) the variables section of each role's README
 from its meta/argument_specs.yml, so the README never drifts from the spec."""
@@ -39,8 +38,8 @@ def render(specs):
             if isinstance(description, list):
                 description = ' '.join(description)
             req = ' **Required.**' if opt.get('required') else ''
-            out.append('| `%s` | %s | %s | %s%s |' % (name, typ, _cell(opt.get('default')),
-                                                     ' '.join(str(description).split()), req))
+            text = ' '.join(str(description).split())
+            out.append('| `%s` | %s | %s | %s%s |' % (name, typ, _cell(opt.get('default')), text, req))
     out += ['', END]
     return '\n'.join(out)
 
@@ -58,8 +57,8 @@ def main():
             block = render(yaml.safe_load(fh))
         text = open(readme).read() if os.path.exists(readme) else '# Role %s\n\n## Variables\n\n%s\n%s\n' % (
             role, BEGIN, END)
-        head, _, rest = text.partition(BEGIN)
-        _, _, tail = rest.partition(END)
+        head, rest = text.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1]
         new = head + block + tail
         if new != text:
             stale.append(readme)

@@ -1,4 +1,5 @@
 # -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: pgops contributors
 """Daily health check: ``collect`` reads facts, ``evaluate`` turns them into findings.
@@ -589,8 +590,8 @@ def evaluate(facts, thresholds, checks=CHECKS):
         if problems:
             findings.extend(problems)
         else:
-            findings.append(finding(_hid(check), 'ok', _OK_TITLES.get(check, 'No problem found: %s'
-                                                                    % check.replace('_', ' '))))
+            title = _OK_TITLES.get(check, 'No problem found: %s' % check.replace('_', ' '))
+            findings.append(finding(_hid(check), 'ok', title))
     return findings
 
 
