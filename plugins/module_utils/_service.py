@@ -76,6 +76,9 @@ class ClusterService(object):
                 owner = pwd.getpwuid(os.stat(self.data_dir).st_uid).pw_name
             except (OSError, KeyError):
                 owner = 'postgres'
+            if owner == 'root':
+                raise ServiceError("%s is owned by root and PostgreSQL refuses to run as root. Fix: chown -R "
+                                   "it to the server's user (postgres)" % self.data_dir)
             argv = ['runuser', '-u', owner, '--'] + argv
         return argv
 
@@ -106,6 +109,9 @@ class ClusterService(object):
         return argv + [action]
 
     def is_running(self):
+        if self.manager == 'pg_ctl' and not os.path.exists(os.path.join(self.data_dir, 'PG_VERSION')):
+            raise ServiceError("%s is not a PostgreSQL data directory (no PG_VERSION). Fix: check data_dir"
+                               % self.data_dir)
         rc, out, err = self.run(self.status_argv())
         if self.manager == 'pg_ctl' and rc == 4:
             raise ServiceError("%s is not a PostgreSQL data directory. Fix: check data_dir" % self.data_dir)

@@ -113,10 +113,15 @@ class PgCluster(object):
 
     # -- clients
     def psql(self, sql, db='postgres', user='postgres'):
-        """Run SQL through the real psql binary; returns unaligned, tuples-only output."""
-        out = subprocess.run([self.bin('psql'), '-X', '-At', '-v', 'ON_ERROR_STOP=1', '-h', self.socket_dir,
-                              '-p', str(self.port), '-U', user, '-d', db, '-c', sql],
-                             check=True, capture_output=True, text=True)
+        """Run SQL through the real psql binary (statements one by one, as a script).
+
+        Returns unaligned, tuples-only output; raises PsqlError with psql's message.
+        """
+        out = subprocess.run([self.bin('psql'), '-X', '-At', '-q', '-v', 'ON_ERROR_STOP=1', '-h', self.socket_dir,
+                              '-p', str(self.port), '-U', user, '-d', db],
+                             input=sql, check=False, capture_output=True, text=True)
+        if out.returncode != 0:
+            raise PsqlError(out.stderr.strip())
         return out.stdout.strip()
 
     def connect(self, db='postgres', user='postgres', autocommit=True):
@@ -129,6 +134,10 @@ class PgCluster(object):
         params = dict(login_unix_socket=self.socket_dir, login_port=self.port, login_user='postgres')
         params.update(extra)
         return params
+
+
+class PsqlError(Exception):
+    pass
 
 
 class ModuleFailed(Exception):
@@ -150,8 +159,9 @@ def run_module(name, args, check_mode=False, diff=False, env=None):
         path = fh.name
     try:
         run_env = dict(os.environ)
-        run_env['PYTHONPATH'] = COLLECTIONS + os.pathsep + run_env.get('PYTHONPATH', '')
         run_env.update(env or {})
+        run_env['PYTHONPATH'] = os.pathsep.join(p for p in (
+            (env or {}).get('PYTHONPATH'), COLLECTIONS, os.environ.get('PYTHONPATH')) if p)
         proc = subprocess.run([sys.executable, os.path.join(ROOT, 'plugins', 'modules', name + '.py'), path],
                               capture_output=True, text=True, env=run_env, timeout=300, check=False)
     finally:

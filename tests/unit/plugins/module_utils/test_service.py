@@ -40,11 +40,12 @@ def test_systemd_uses_the_cluster_unit_not_the_umbrella_service():
     assert svc.argv('promote')[:2] == ['pg_ctlcluster', '--skip-systemctl-redirect']
 
 
-def test_pg_ctl_commands_wait_and_log(tmp_path):
-    svc = ClusterService('pg_ctl', None, data_dir=str(tmp_path), bin_dir='/opt/pg/bin', timeout=30)
+def test_pg_ctl_commands_wait_and_log():
+    data = '/nonexistent/pgops/data'
+    svc = ClusterService('pg_ctl', None, data_dir=data, bin_dir='/opt/pg/bin', timeout=30)
     argv = svc.argv('start')
     assert argv[argv.index('/opt/pg/bin/pg_ctl'):] == [
-        '/opt/pg/bin/pg_ctl', '-D', str(tmp_path), '-w', '-t', '30', '-l', str(tmp_path / 'pg_ctl.log'), 'start']
+        '/opt/pg/bin/pg_ctl', '-D', data, '-w', '-t', '30', '-l', data + '/pg_ctl.log', 'start']
     assert svc.argv('stop')[-3:] == ['-m', 'fast', 'stop']
 
 

@@ -1,0 +1,60 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""cluster_service with pg_ctl on a real cluster: check mode, run, idempotence."""
+
+import pytest
+
+from tests.harness.pgcluster import ModuleFailed, run_module
+
+
+def svc(c, state, check=False, **extra):
+    args = dict(data_dir=c.data_dir, bin_dir=c.bin_dir, state=state, log_file=c.log_file, **extra)
+    return run_module('cluster_service', args, check_mode=check, diff=True)
+
+
+def test_stop_start_in_four_steps(fresh_cluster):
+    c = fresh_cluster
+    # stop: check mode, real run, idempotence in check mode, idempotence
+    planned = svc(c, 'stopped', check=True)
+    assert planned['changed'] and planned['action'] == 'stop' and c.is_running()
+    assert planned['manager'] == 'pg_ctl'
+    done = svc(c, 'stopped')
+    assert done['changed'] and done['command'] == planned['command'] and not c.is_running()
+    assert done['diff'] == {'before': 'running: True\n', 'after': 'running: False\n'}
+    assert not svc(c, 'stopped', check=True)['changed']
+    assert not svc(c, 'stopped')['changed']
+    # start the same way
+    planned = svc(c, 'started', check=True)
+    assert planned['changed'] and planned['action'] == 'start' and not c.is_running()
+    assert svc(c, 'started')['running'] and c.is_running()
+    assert not svc(c, 'started', check=True)['changed']
+    assert not svc(c, 'started')['changed']
+    assert c.psql('SELECT 1') == '1'
+
+
+def test_reload_applies_a_sighup_setting(fresh_cluster):
+    c = fresh_cluster
+    c.psql("ALTER SYSTEM SET log_min_duration_statement = 1234")
+    result = svc(c, 'reloaded')
+    assert result['changed'] and result['action'] == 'reload'
+    assert c.psql('SHOW log_min_duration_statement') == '1234ms'
+
+
+def test_restart_changes_the_postmaster(fresh_cluster):
+    c = fresh_cluster
+    before = c.psql('SELECT pg_postmaster_start_time()')
+    assert svc(c, 'restarted', stop_mode='fast')['action'] == 'restart'
+    assert c.psql('SELECT pg_postmaster_start_time()') != before
+
+
+def test_reload_of_a_stopped_cluster_fails_clearly(fresh_cluster):
+    c = fresh_cluster
+    c.stop()
+    with pytest.raises(ModuleFailed) as err:
+        svc(c, 'reloaded')
+    assert 'not running' in err.value.result['msg'] and 'Fix: use state=started' in err.value.result['msg']
+
+
+def test_not_a_data_directory(tmp_path):
+    with pytest.raises(ModuleFailed) as err:
+        run_module('cluster_service', dict(data_dir=str(tmp_path), bin_dir='/usr/lib/postgresql/15/bin'))
+    assert 'is not a PostgreSQL data directory' in err.value.result['msg']

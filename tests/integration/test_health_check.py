@@ -1,0 +1,191 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""health_check against real PostgreSQL 15 clusters."""
+
+import os
+import time
+
+import pytest
+
+from tests.harness.pgcluster import ModuleFailed, PsqlError, free_port, run_module
+from tests.integration.conftest import RELAXED_DISK
+
+
+def above_ok(result, minimum='warning'):
+    levels = {'info': ('info', 'warning', 'critical'), 'warning': ('warning', 'critical')}[minimum]
+    return sorted((f['id'], f['object']) for f in result['findings'] if f['severity'] in levels and not f['waived'])
+
+
+def test_healthy_cluster_raises_nothing_at_warning_or_above(cluster):
+    result = run_module('health_check', cluster.login(thresholds=RELAXED_DISK))
+    assert above_ok(result) == []
+    assert result['summary']['warning'] == 0 and result['summary']['critical'] == 0
+    assert result['metrics']['data_checksums'] == 'on'
+    assert result['metrics']['max_connections'] == 40
+    # two server statements and one per database checked
+    assert result['round_trips'] == 2 + len(result['databases'])
+    assert result['databases'] == ['postgres']
+    assert result['changed'] is False
+
+
+def test_check_mode_gives_the_same_findings(cluster):
+    args = cluster.login(thresholds=RELAXED_DISK, skip_checks=['uptime'])
+    real = run_module('health_check', args)
+    check = run_module('health_check', args, check_mode=True)
+    strip = lambda r: [(f['id'], f['severity'], f['object']) for f in r['findings']]  # noqa: E731
+    assert strip(real) == strip(check)
+    assert real['queries'] == check['queries']
+
+
+def test_planted_problems_each_raise_exactly_their_finding(fresh_cluster):
+    c = fresh_cluster
+    c.psql('CREATE DATABASE shop')
+    c.psql("""
+        CREATE TABLE stale AS SELECT g AS id FROM generate_series(1, 5000) g;
+        CREATE TABLE dup (v int); INSERT INTO dup VALUES (1), (1);
+        CREATE TABLE small (id serial PRIMARY KEY, v int);
+        CREATE SEQUENCE order_no MAXVALUE 100;
+        SELECT setval('order_no', 95);
+        VACUUM ANALYZE dup; VACUUM ANALYZE small;
+    """, db='shop')
+    # a failed CREATE INDEX CONCURRENTLY leaves an invalid index behind
+    with pytest.raises(PsqlError, match='could not create unique index'):
+        c.psql('CREATE UNIQUE INDEX CONCURRENTLY dup_v ON dup (v)', db='shop')
+    # a client that opened a transaction and went away for lunch
+    idle = c.connect(db='shop', autocommit=False)
+    idle.cursor().execute('SELECT 1')
+    try:
+        time.sleep(1.2)
+        result = run_module('health_check', c.login(thresholds=dict(
+            RELAXED_DISK, idle_in_transaction_warning_seconds=1, table_min_rows=1000)))
+        pid = idle.get_backend_pid()
+    finally:
+        idle.close()
+    assert above_ok(result) == sorted([
+        ('health.idle_in_transaction', 'pid %d (postgres@shop)' % pid),
+        ('health.table_analyze', 'shop.public.stale'),
+        ('health.invalid_indexes', 'shop.public.dup_v'),
+        ('health.sequences', 'shop.public.order_no'),
+    ])
+    seq = [f for f in result['findings'] if f['id'] == 'health.sequences'][0]
+    assert seq['severity'] == 'critical' and '95.0% used' in seq['observed']
+    assert result['databases'] == ['postgres', 'shop']
+    assert result['round_trips'] == 2 + 2
+
+
+def test_sequence_owned_by_an_int_column_is_measured_against_int_max(fresh_cluster):
+    c = fresh_cluster
+    c.psql("CREATE TABLE orders (id serial PRIMARY KEY); SELECT setval('orders_id_seq', 2000000000);")
+    result = run_module('health_check', c.login(thresholds=RELAXED_DISK, checks=['sequences']))
+    seq = [f for f in result['findings'] if f['id'] == 'health.sequences']
+    assert seq[0]['severity'] == 'critical', seq
+    assert 'public.orders.id' in seq[0]['observed'] and 'integer' in seq[0]['observed']
+
+
+def test_prepared_transaction_and_pending_restart(fresh_cluster):
+    c = fresh_cluster
+    c.psql("CREATE TABLE t (v int); BEGIN; INSERT INTO t VALUES (1); PREPARE TRANSACTION 'forgotten';")
+    c.psql("ALTER SYSTEM SET shared_buffers = '48MB'; SELECT pg_reload_conf();")
+    time.sleep(1.2)
+    try:
+        result = run_module('health_check', c.login(
+            checks=['prepared_transactions', 'pending_restart'], thresholds={'prepared_xact_warning_seconds': 1}))
+    finally:
+        c.psql("ROLLBACK PREPARED 'forgotten'")
+    assert above_ok(result) == [('health.pending_restart', 'server'),
+                                ('health.prepared_transactions', 'forgotten (postgres@postgres)')]
+
+
+def test_round_trips_do_not_grow_with_objects(fresh_cluster):
+    c = fresh_cluster
+    before = run_module('health_check', c.login())['round_trips']
+    c.psql("DO $$ BEGIN FOR i IN 1..300 LOOP EXECUTE format("
+           "'CREATE TABLE t%s (id serial PRIMARY KEY, v int); CREATE INDEX ON t%s (v)', i, i); END LOOP; END $$;")
+    after = run_module('health_check', c.login())
+    assert after['round_trips'] == before == 3
+    assert after['metrics']['databases']['postgres']['table_count'] == 300
+
+
+def test_module_never_writes(fresh_cluster):
+    """Read-only proof: every transaction is READ ONLY, and no transaction ID is consumed."""
+    c = fresh_cluster
+    c.psql("CREATE ROLE auditor LOGIN IN ROLE pg_monitor; ALTER ROLE auditor SET default_transaction_read_only = on")
+    c.psql('CREATE TABLE t AS SELECT g FROM generate_series(1, 2000) g')
+    xmax = 'SELECT txid_snapshot_xmax(txid_current_snapshot())'
+    before = c.psql(xmax)
+    catalog = "SELECT md5(string_agg(relname::text || relkind::text || relpages::text, ',' ORDER BY oid)) FROM pg_class"
+    cat_before = c.psql(catalog)
+    result = run_module('health_check', c.login(login_user='auditor', thresholds=RELAXED_DISK))
+    assert c.psql(xmax) == before
+    assert c.psql(catalog) == cat_before
+    assert all(q.lstrip().upper().startswith(('SELECT', 'WITH')) for q in result['queries'])
+    # the never-analyzed table is seen by a read-only pg_monitor member
+    assert ('health.table_analyze', 'postgres.public.t') in above_ok(result)
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def fails_with(args, *words, env=None):
+    with pytest.raises(ModuleFailed) as err:
+        run_module('health_check', args, env=env)
+    msg = err.value.result['msg']
+    assert 'Traceback' not in msg and '\n' not in msg.strip()
+    for word in words:
+        assert word in msg, msg
+    return msg
+
+
+def test_unreachable_server_fails_with_the_fix(cluster):
+    port = free_port()
+    fails_with(dict(login_host='127.0.0.1', login_port=port, connect_timeout=3),
+               'cannot connect to PostgreSQL at 127.0.0.1:%d' % port, 'Fix: check that the server is running')
+
+
+def test_unreachable_server_is_a_critical_finding_when_asked(cluster):
+    result = run_module('health_check', dict(login_host='127.0.0.1', login_port=free_port(),
+                                             fail_on_connection_error=False))
+    assert [(f['id'], f['severity']) for f in result['findings']] == [('health.server_up', 'critical')]
+    assert result['metrics'] == {'reachable': False}
+
+
+def test_wrong_password(cluster):
+    msg = fails_with(cluster.login(login_unix_socket='', login_host='127.0.0.1', login_password='wrong'),
+                     'password authentication failed', 'Fix: check login_user and login_password')
+    assert 'wrong' not in msg
+
+
+def test_missing_database(cluster):
+    fails_with(cluster.login(databases=['nope']), "parameter 'databases'", 'nope', 'use existing databases')
+    fails_with(cluster.login(login_db='nope'), 'does not exist', 'Fix: check login_db')
+
+
+def test_bad_threshold_and_check_names_fail_before_connecting():
+    port = free_port()
+    fails_with(dict(login_port=port, thresholds={'idle_in_transaction_warning_seconds': 'ten'}),
+               "parameter 'thresholds.idle_in_transaction_warning_seconds'", 'not a number')
+    fails_with(dict(login_port=port, checks=['bloat']), "parameter 'checks'", 'bloat', 'use names from')
+
+
+def test_role_without_pg_monitor(cluster):
+    cluster.psql("DO $$ BEGIN CREATE ROLE nobody LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+    fails_with(cluster.login(login_user='nobody'), 'GRANT pg_monitor TO nobody')
+
+
+def test_missing_psycopg2(cluster, tmp_path):
+    fake = tmp_path / 'psycopg2'
+    fake.mkdir()
+    (fake / '__init__.py').write_text("raise ImportError('No module named psycopg2')\n")
+    env = {'PYTHONPATH': '%s%s%s' % (tmp_path, os.pathsep, os.environ.get('PYTHONPATH', ''))}
+    fails_with(cluster.login(), 'psycopg2', 'Fix: apt-get install python3-psycopg2', env=env)
+
+
+def test_waiver_keeps_the_finding_but_not_the_verdict(fresh_cluster):
+    c = fresh_cluster
+    c.psql('CREATE TABLE archive AS SELECT g FROM generate_series(1, 3000) g')
+    result = run_module('health_check', c.login(
+        thresholds=RELAXED_DISK, checks=['table_analyze'],
+        waivers=[{'id': 'health.table_analyze', 'object': 'postgres.public.arch*', 'reason': 'loaded yearly',
+                  'expires': '2099-12-31'}]))
+    f = result['findings'][0]
+    assert f['waived'] is True and f['waiver']['reason'] == 'loaded yearly'
+    assert result['summary']['waived'] == 1 and result['summary']['worst'] == 'ok'
