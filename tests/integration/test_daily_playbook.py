@@ -1,0 +1,71 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""playbooks/daily.yml for real: three inventory hosts on this machine (a healthy
+cluster, a cluster with a critical finding, and a cluster that is down)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import yaml
+
+from tests.harness.pgcluster import COLLECTIONS, ROOT, PgCluster, free_port
+from tests.integration.conftest import RELAXED_DISK
+
+
+def host(socket_dir, port, name):
+    return {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable,
+            'postgresql_cluster_name': name, 'postgresql_port': port, 'postgresql_socket_dir': socket_dir,
+            'postgresql_admin_user': 'postgres'}
+
+
+def play(tmp_path, hosts, extra=None):
+    inventory = tmp_path / 'hosts.yml'
+    inventory.write_text(yaml.safe_dump({'all': {'children': {'postgresql': {'hosts': hosts}},
+                                                 'vars': {'pgops_health_thresholds': RELAXED_DISK}}}))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, PGOPS_REPORT_DIR=str(tmp_path / 'reports'),
+               ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_NOCOLOR='1')
+    argv = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', str(inventory),
+            os.path.join(ROOT, 'playbooks', 'daily.yml')]
+    for key, value in (extra or {}).items():
+        argv += ['-e', '%s=%s' % (key, value)]
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=str(tmp_path), check=False)
+    latest = tmp_path / 'reports' / 'daily' / 'latest.txt'
+    run_dir = os.path.dirname(latest.read_text().strip()) if latest.exists() else None
+    return proc, run_dir
+
+
+def test_daily_fleet_run(cluster, tmp_path):
+    sick = PgCluster(settings={'autovacuum': 'off'}).start()
+    try:
+        sick.psql("CREATE SEQUENCE s MAXVALUE 100; SELECT setval('s', 99);")
+        hosts = {'db-healthy': host(cluster.socket_dir, cluster.port, 'healthy'),
+                 'db-sick': host(sick.socket_dir, sick.port, 'sick'),
+                 'db-down': host(str(tmp_path), free_port(), 'down')}
+        proc, run_dir = play(tmp_path, hosts)
+    finally:
+        sick.destroy()
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    assert 'failed=0' in [l for l in proc.stdout.splitlines() if l.startswith('db-healthy ')][0]
+    fleet = json.load(open(os.path.join(run_dir, 'fleet-summary.json')))
+    assert fleet['summary']['hosts'] == 3
+    assert fleet['summary']['failing_hosts'] == ['db-down', 'db-sick']
+    by_host = {h['host']: h for h in fleet['hosts']}
+    assert [f['id'] for f in by_host['db-down']['findings']] == ['health.server_up']
+    assert ('health.sequences', 'critical') in [(f['id'], f['severity']) for f in by_host['db-sick']['findings']]
+    assert by_host['db-healthy']['summary']['critical'] == 0
+    for name in ('db-healthy', 'db-sick', 'db-down', 'fleet-summary'):
+        for ext in ('json', 'md', 'html'):
+            assert os.path.getsize(os.path.join(run_dir, '%s.%s' % (name, ext))) > 0
+    assert 'health.sequences on postgres.public.s' in proc.stdout
+
+
+def test_daily_passes_on_a_healthy_fleet_and_fail_on_is_configurable(cluster, tmp_path):
+    hosts = {'db-healthy': host(cluster.socket_dir, cluster.port, 'healthy')}
+    proc, run_dir = play(tmp_path, hosts)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert json.load(open(os.path.join(run_dir, 'fleet-summary.json')))['summary']['failing_hosts'] == []
+    # the freshly started test cluster has an info finding (recent restart): fail_on=info turns it red
+    proc, run_dir = play(tmp_path, hosts, {'pgops_daily_fail_on': 'info'})
+    assert proc.returncode == 2
+    assert 'health.uptime on server' in proc.stdout
