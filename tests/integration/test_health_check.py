@@ -31,7 +31,9 @@ def test_check_mode_gives_the_same_findings(cluster):
     args = cluster.login(thresholds=RELAXED_DISK, skip_checks=['uptime'])
     real = run_module('health_check', args)
     check = run_module('health_check', args, check_mode=True)
-    strip = lambda r: [(f['id'], f['severity'], f['object']) for f in r['findings']]  # noqa: E731
+    def strip(result):
+        return [(f['id'], f['severity'], f['object']) for f in result['findings']]
+
     assert strip(real) == strip(check)
     assert real['queries'] == check['queries']
 

@@ -101,8 +101,8 @@ CASES = [
      [('health.archiver', 'critical', 'archiver')]),
     ('archive backlog of 50', lambda f: f['server'].update(archive_ready=50),
      [('health.archiver', 'warning', 'pg_wal/archive_status')]),
-    ('archive backlog ignored when archive_mode off', lambda f: f['server'].update(archive_ready=500,
-                                                                                  archive_mode='off'), []),
+    ('archive backlog ignored when archive_mode off',
+     lambda f: f['server'].update(archive_ready=500, archive_mode='off'), []),
     ('cache hit 50%', lambda f: f['server']['databases'][0].update(blks_hit=10 ** 6, blks_read=10 ** 6),
      [('health.cache_hit_ratio', 'warning', 'app')]),
     ('cache hit ignored below the minimum volume', lambda f: f['server']['databases'][0].update(
