@@ -31,6 +31,7 @@ def test_check_mode_gives_the_same_findings(cluster):
     args = cluster.login(thresholds=RELAXED_DISK, skip_checks=['uptime'])
     real = run_module('health_check', args)
     check = run_module('health_check', args, check_mode=True)
+
     def strip(result):
         return [(f['id'], f['severity'], f['object']) for f in result['findings']]
 
