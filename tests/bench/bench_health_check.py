@@ -35,13 +35,14 @@ RUNS = 7
 BIN = os.path.dirname(sys.executable)
 CHECK_POSTGRES_ACTIONS = [
     # action, extra arguments: the counterparts of the health_check checks
-    ('connection', []), ('backends', []), ('txn_idle', []), ('query_time', []), ('prepared_txns', []),
+    ('connection', []), ('backends', []), ('txn_idle', ['--warning=300s', '--critical=1800s']),
+    ('query_time', ['--warning=300s', '--critical=3600s']), ('prepared_txns', []),
     ('txn_wraparound', []), ('replication_slots', ['--warning=1GB', '--critical=10GB']),
     ('archive_ready', ['--warning=10', '--critical=100']), ('hitratio', ['--warning=90%', '--critical=80%']),
     ('commitratio', ['--warning=90%', '--critical=80%']), ('last_analyze', ['--warning=7d', '--critical=14d']),
     ('last_vacuum', ['--warning=7d', '--critical=14d']), ('bloat', ['--warning=1GB', '--critical=10GB']),
     ('sequence', ['--warning=75%', '--critical=90%']), ('database_size', ['--warning=100GB', '--critical=200GB']),
-    ('wal_files', ['--warning=100', '--critical=200']), ('settings_checksum', ['--critical=0']),
+    ('wal_files', ['--warning=100', '--critical=200']),
 ]
 
 
@@ -86,16 +87,15 @@ def playbook(c, tmp, name, tasks, runs=3):
         yaml.safe_dump({'all': {'children': {'postgresql': {'hosts': {'bench': {
             'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable,
             'postgresql_port': c.port, 'postgresql_socket_dir': c.socket_dir, 'postgresql_admin_user': 'postgres',
-            'postgresql_cluster_name': 'bench'}}}}}}, fh)
+            'postgresql_cluster_name': 'bench',
+            'pgops_health_thresholds': {'disk_free_warning_pct': 1, 'disk_free_critical_pct': 0}}}}}}}, fh)
     path = os.path.join(ROOT, 'playbooks', 'daily.yml') if tasks is None else os.path.join(tmp, name + '.yml')
     if tasks is not None:
         with open(path, 'w') as fh:
             yaml.safe_dump([{'name': name, 'hosts': 'postgresql', 'gather_facts': False, 'tasks': tasks}], fh)
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, PGOPS_REPORT_DIR=os.path.join(tmp, 'reports'),
                ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'))
-    argv = [os.path.join(BIN, 'ansible-playbook'), '-i', inventory, path,
-            '-e', 'pgops_health_thresholds={"disk_free_warning_pct": 1, "disk_free_critical_pct": 0}',
-            '-e', 'pgops_daily_fail_on=critical']
+    argv = [os.path.join(BIN, 'ansible-playbook'), '-i', inventory, path]
 
     def run():
         proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)

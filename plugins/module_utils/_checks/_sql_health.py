@@ -108,7 +108,9 @@ WITH seq AS (
     FROM seq
 )
 SELECT
-  (SELECT count(*) FROM pg_stat_user_tables)::int AS table_count,
+  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+      AND n.nspname !~ '^pg_toast')::int AS table_count,
   (SELECT coalesce(json_agg(t), '[]') FROM (
      SELECT schemaname, relname, n_live_tup, n_dead_tup, n_mod_since_analyze,
             extract(epoch FROM now() - greatest(last_vacuum, last_autovacuum))::float8 AS vacuum_age_s,
