@@ -126,3 +126,14 @@ class ClusterService(object):
                 ' '.join(argv), rc, detail[-1] if detail else 'no output',
                 ' (%s)' % self.log_file if self.manager == 'pg_ctl' else ''))
         return argv
+
+
+def service_argument_spec():
+    """Options that say which cluster to restart or reload (documented in the service fragment)."""
+    return dict(
+        version=dict(type='str'),
+        cluster_name=dict(type='str'),
+        data_dir=dict(type='path'),
+        bin_dir=dict(type='path'),
+        service_manager=dict(type='str', default='auto', choices=['auto'] + list(MANAGERS)),
+    )

@@ -20,24 +20,9 @@ description:
     C(pg_ctl) on the data directory otherwise (run as the owner of the data directory).
 author:
   - pgops maintainers (@pgops)
+extends_documentation_fragment:
+  - pgops.postgresql.service
 options:
-  version:
-    description: Major version of the cluster (Debian layout), for example C(15).
-    type: str
-  cluster_name:
-    description: Name of the cluster (Debian layout), for example C(main).
-    type: str
-  data_dir:
-    description: Data directory; required for O(service_manager=pg_ctl).
-    type: path
-  bin_dir:
-    description: Directory of C(pg_ctl); defaults to C(/usr/lib/postgresql/VERSION/bin).
-    type: path
-  service_manager:
-    description: How to control the cluster.
-    type: str
-    choices: [auto, systemd, pg_ctlcluster, pg_ctl]
-    default: auto
   state:
     description:
       - V(started) and V(stopped) act only when needed.
@@ -116,7 +101,8 @@ running:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import PgopsError, ServiceError
-from ansible_collections.pgops.postgresql.plugins.module_utils._service import ClusterService, detect
+from ansible_collections.pgops.postgresql.plugins.module_utils._service import (
+    ClusterService, detect, service_argument_spec)
 
 _PLAN = {
     # state: (action when running, action when stopped)
@@ -135,18 +121,15 @@ def plan(state, running):
 
 
 def main():
+    spec = service_argument_spec()
+    spec.update(
+        state=dict(type='str', default='started', choices=list(_PLAN)),
+        stop_mode=dict(type='str', default='fast', choices=['smart', 'fast', 'immediate']),
+        timeout=dict(type='int', default=60),
+        log_file=dict(type='path'),
+    )
     module = AnsibleModule(
-        argument_spec=dict(
-            version=dict(type='str'),
-            cluster_name=dict(type='str'),
-            data_dir=dict(type='path'),
-            bin_dir=dict(type='path'),
-            service_manager=dict(type='str', default='auto', choices=['auto', 'systemd', 'pg_ctlcluster', 'pg_ctl']),
-            state=dict(type='str', default='started', choices=list(_PLAN)),
-            stop_mode=dict(type='str', default='fast', choices=['smart', 'fast', 'immediate']),
-            timeout=dict(type='int', default=60),
-            log_file=dict(type='path'),
-        ),
+        argument_spec=spec,
         required_together=[('version', 'cluster_name')],
         required_one_of=[('cluster_name', 'data_dir')],
         supports_check_mode=True,

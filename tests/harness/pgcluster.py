@@ -51,6 +51,7 @@ class PgCluster(object):
         self.settings = dict(settings or {})
         self.checksums = checksums
         self.password = password
+        self.conf_d = os.path.join(self.data_dir, 'conf.d')
         self._as_postgres = os.geteuid() == 0
         if self._as_postgres:
             pw = pwd.getpwnam('postgres')
@@ -79,6 +80,8 @@ class PgCluster(object):
             argv.append('--data-checksums')
         self.run(argv)
         os.unlink(pwfile)
+        self.conf_d = os.path.join(self.data_dir, 'conf.d')
+        self.run(['mkdir', '-p', self.conf_d])
         conf = {
             'port': self.port,
             'listen_addresses': "'127.0.0.1'",
@@ -87,6 +90,7 @@ class PgCluster(object):
             'shared_buffers': "'32MB'",
             'max_connections': 40,
             'logging_collector': 'off',
+            'include_dir': "'conf.d'",
         }
         for key, value in self.settings.items():
             conf[key] = value if isinstance(value, int) else "'%s'" % value

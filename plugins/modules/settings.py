@@ -1,0 +1,263 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: pgops contributors
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: settings
+short_description: Manage server settings in one drop-in file, reloading or restarting only as needed
+version_added: 0.1.0
+description:
+  - Validates every requested setting against the running server's C(pg_settings) (name, type,
+    unit family, bounds, enum values) before anything is written; an unknown name or a bad value
+    fails the task and leaves the host unchanged.
+  - Writes all settings to one managed file (for example C(conf.d/00-pgops.conf)), replaced atomically.
+  - Decides from C(pg_settings.context) what the change needs. Settings of context C(postmaster)
+    need a restart; every other change is applied with C(pg_reload_conf()).
+  - The server's own parser has the last word: after writing, C(pg_file_settings) is read for errors
+    in the file; if there is one the previous file is put back and the task fails before reloading.
+  - With O(allow_restart=false) a needed restart is not done; it is returned in RV(pending_restart)
+    and as a warning finding C(settings.pending_restart) (also reported by the daily health check).
+author:
+  - pgops maintainers (@pgops)
+extends_documentation_fragment:
+  - pgops.postgresql.connection
+  - pgops.postgresql.service
+options:
+  path:
+    description:
+      - The managed drop-in file. It must be read by the server (Debian's C(postgresql.conf) has
+        C(include_dir = 'conf.d')).
+    type: path
+    required: true
+  settings:
+    description:
+      - Setting name to value. Booleans become C(on)/C(off); numbers are written as they are;
+        strings are quoted. Values with units (C(1GB), C(5min)) are checked against the setting's unit.
+      - Names with a dot (C(pgaudit.log)) are extension settings and are checked by the extension.
+      - A name removed from this dict returns to its default.
+    type: dict
+    default: {}
+  allow_restart:
+    description: Restart the cluster when a changed setting needs it. When V(false), the restart is deferred.
+    type: bool
+    default: true
+  owner:
+    description: Owner of the file.
+    type: str
+    default: postgres
+  group:
+    description: Group of the file.
+    type: str
+    default: postgres
+  mode:
+    description: Mode of the file.
+    type: raw
+    default: '0644'
+attributes:
+  check_mode:
+    support: full
+    description: Validates and returns the same plan (changed settings, reload or restart) without writing.
+  diff_mode:
+    support: full
+    description: Shows the old and new file.
+seealso:
+  - module: pgops.postgresql.cluster_service
+  - module: pgops.postgresql.health_check
+'''
+
+EXAMPLES = r'''
+- name: Tune memory and logging (restarts only because shared_buffers changes)
+  pgops.postgresql.settings:
+    login_unix_socket: /var/run/postgresql
+    login_port: 5432
+    path: /etc/postgresql/15/main/conf.d/00-pgops.conf
+    version: "15"
+    cluster_name: main
+    settings:
+      shared_buffers: 2GB
+      work_mem: 32MB
+      log_min_duration_statement: 500ms
+      log_connections: true
+
+- name: Change a restart-only setting but leave the restart to a maintenance window
+  pgops.postgresql.settings:
+    login_unix_socket: /var/run/postgresql
+    path: /etc/postgresql/15/main/conf.d/00-pgops.conf
+    version: "15"
+    cluster_name: main
+    settings:
+      max_connections: 300
+    allow_restart: false
+  register: tuned
+'''
+
+RETURN = r'''
+changed_settings:
+  description: Names whose value was added, changed or removed.
+  returned: always
+  type: list
+  elements: str
+  sample: [shared_buffers, work_mem]
+action:
+  description: What the change needed, V(reload), V(restart), or null for no change.
+  returned: always
+  type: str
+  sample: restart
+restart_settings:
+  description: The changed names of context C(postmaster).
+  returned: always
+  type: list
+  elements: str
+restarted:
+  description: Whether the cluster was restarted.
+  returned: always
+  type: bool
+pending_restart:
+  description: Names that wait for a restart because O(allow_restart=false).
+  returned: always
+  type: list
+  elements: str
+findings:
+  description: A C(settings.pending_restart) warning when a restart was deferred; otherwise empty.
+  returned: always
+  type: list
+  elements: dict
+queries:
+  description: SQL statements run.
+  returned: always
+  type: list
+  elements: str
+'''
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_text
+
+from ansible_collections.pgops.postgresql.plugins.module_utils import _settings
+from ansible_collections.pgops.postgresql.plugins.module_utils._connection import (
+    connect, connection_argument_spec, require_psycopg2)
+from ansible_collections.pgops.postgresql.plugins.module_utils._errors import PgopsError
+from ansible_collections.pgops.postgresql.plugins.module_utils._findings import finding
+from ansible_collections.pgops.postgresql.plugins.module_utils._service import (
+    ClusterService, detect, service_argument_spec)
+
+HEADER = 'Managed by pgops.postgresql (settings module). Changes here are overwritten.'
+
+
+def _read(path):
+    try:
+        with open(path, 'rb') as fh:
+            return to_text(fh.read())
+    except (IOError, OSError):
+        return None
+
+
+def _write(module, path, text):
+    directory = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.pgops-settings-')
+    with os.fdopen(fd, 'wb') as fh:
+        fh.write(to_bytes(text))
+    module.atomic_move(tmp, path)
+    file_args = module.load_file_common_arguments(dict(path=path, owner=module.params['owner'],
+                                                       group=module.params['group'], mode=module.params['mode']))
+    module.set_fs_attributes_if_different(file_args, False)
+
+
+def _file_errors(session, path):
+    """The server's verdict on the file. A restart-only setting waiting for its restart also shows
+    "setting could not be applied", so that message counts as an error only for other contexts."""
+    rows = session.fetch_all(
+        "SELECT f.sourceline, f.name, f.error, s.context FROM pg_file_settings f "
+        "LEFT JOIN pg_settings s ON lower(s.name) = lower(f.name) WHERE f.sourcefile = %(path)s",
+        {'path': os.path.realpath(path)})
+    errors = [r for r in rows if r['error'] and not (r['error'] == 'setting could not be applied'
+                                                     and r['context'] == 'postmaster')]
+    return rows, errors
+
+
+def apply(module, session, old_text, new_text, action):
+    p = module.params
+    path = p['path']
+    _write(module, path, new_text)
+    rows, errors = _file_errors(session, path)
+    if errors or (p['settings'] and not rows):
+        if old_text is None:
+            os.unlink(path)
+        else:
+            _write(module, path, old_text)
+        if errors:
+            raise PgopsError("the server rejected %s line %s (%s): %s. The previous file was put back. Fix: correct "
+                             "that setting" % (path, errors[0]['sourceline'], errors[0]['name'], errors[0]['error']))
+        raise PgopsError("the server does not read %s. The change was undone. Fix: put the file in a directory "
+                         "named by include_dir in postgresql.conf (Debian: conf.d)" % path)
+    session.fetch_all('SELECT pg_reload_conf()')
+    session.conn.commit()
+    if action == 'restart' and p['allow_restart']:
+        session.close()
+        manager = p['service_manager']
+        if manager == 'auto':
+            manager = detect(p['version'], p['cluster_name'], p['data_dir'])
+        svc = ClusterService(manager, module.run_command, p['version'], p['cluster_name'], p['data_dir'],
+                             p['bin_dir'])
+        svc.act('restart')
+        return True
+    return False
+
+
+def main():
+    spec = connection_argument_spec()
+    spec.update(service_argument_spec())
+    spec.update(
+        path=dict(type='path', required=True),
+        settings=dict(type='dict', default={}),
+        allow_restart=dict(type='bool', default=True),
+        owner=dict(type='str', default='postgres'),
+        group=dict(type='str', default='postgres'),
+        mode=dict(type='raw', default='0644'),
+    )
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    p = module.params
+    result = dict(changed=False, changed_settings=[], action=None, restart_settings=[], restarted=False,
+                  pending_restart=[], findings=[], queries=[])
+    try:
+        require_psycopg2()
+        if not os.path.isdir(os.path.dirname(p['path'])):
+            raise PgopsError("parameter 'path': the directory of %s does not exist. Fix: create the cluster first, "
+                             "or point path at its conf.d directory" % p['path'])
+        session = connect(p, application_name='pgops_settings', queries=result['queries'])
+        try:
+            session.conn.autocommit = True
+            rows = session.fetch_all(_settings.CATALOG)
+            _settings.validate(p['settings'], rows)
+            new_text = _settings.render(p['settings'], HEADER)
+            old_text = _read(p['path'])
+            plan = _settings.plan(old_text, new_text, rows)
+            result.update(changed=new_text != old_text, changed_settings=plan['changed'], action=plan['action'],
+                          restart_settings=plan['restart'])
+            if result['changed'] and not module.check_mode:
+                result['restarted'] = apply(module, session, old_text, new_text, plan['action'])
+        finally:
+            session.close()
+    except PgopsError as exc:
+        module.fail_json(msg=exc.msg, **result)
+    if plan['restart'] and not p['allow_restart']:
+        result['pending_restart'] = plan['restart']
+        result['findings'] = [finding(
+            'settings.pending_restart', 'warning', 'Changed settings wait for a restart',
+            observed=', '.join(plan['restart']), expected='applied',
+            remediation='Restart the cluster in a maintenance window (cluster_service state=restarted).')]
+    if module._diff and result['changed']:
+        result['diff'] = dict(before_header=p['path'], after_header=p['path'], before=old_text or '', after=new_text)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+import pytest
+
+from ansible_collections.pgops.postgresql.plugins.module_utils import _settings
+from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError
+
+ROWS = [
+    {'name': 'shared_buffers', 'vartype': 'integer', 'unit': '8kB', 'context': 'postmaster', 'min_val': '16',
+     'max_val': '1073741823', 'enumvals': None},
+    {'name': 'work_mem', 'vartype': 'integer', 'unit': 'kB', 'context': 'user', 'min_val': '64',
+     'max_val': '2147483647', 'enumvals': None},
+    {'name': 'checkpoint_timeout', 'vartype': 'integer', 'unit': 's', 'context': 'sighup', 'min_val': '30',
+     'max_val': '86400', 'enumvals': None},
+    {'name': 'random_page_cost', 'vartype': 'real', 'unit': None, 'context': 'user', 'min_val': '0',
+     'max_val': '1.79769e+308', 'enumvals': None},
+    {'name': 'log_connections', 'vartype': 'bool', 'unit': None, 'context': 'superuser-backend', 'min_val': None,
+     'max_val': None, 'enumvals': None},
+    {'name': 'log_line_prefix', 'vartype': 'string', 'unit': None, 'context': 'sighup', 'min_val': None,
+     'max_val': None, 'enumvals': None},
+    {'name': 'wal_level', 'vartype': 'enum', 'unit': None, 'context': 'postmaster', 'min_val': None,
+     'max_val': None, 'enumvals': ['minimal', 'replica', 'logical']},
+]
+
+
+@pytest.mark.parametrize('settings', [
+    {'shared_buffers': '1GB'}, {'shared_buffers': 16384}, {'work_mem': '64kB'}, {'checkpoint_timeout': '15min'},
+    {'checkpoint_timeout': 900}, {'random_page_cost': 1.1}, {'random_page_cost': '1.1'},
+    {'log_connections': True}, {'log_connections': 'on'}, {'wal_level': 'Replica'},
+    {'log_line_prefix': "%m [%p] %q%u@%d "}, {'pgaudit.log': 'ddl,role'},
+])
+def test_valid(settings):
+    _settings.validate(settings, ROWS)
+
+
+@pytest.mark.parametrize('settings,words', [
+    ({'shared_buffer': '1GB'}, "did you mean 'shared_buffers'"),
+    ({'shared_buffers': '1 parsec'}, 'units of'),
+    ({'shared_buffers': 'lots'}, 'a number with a unit'),
+    ({'shared_buffers': '1min'}, 'units of'),
+    ({'shared_buffers': 8}, 'between 16 and 1073741823 (in 8kB)'),
+    ({'checkpoint_timeout': '1s'}, 'between 30 and 86400'),
+    ({'work_mem': 1.5}, 'a whole number'),
+    ({'log_connections': 'sometimes'}, 'on or off'),
+    ({'wal_level': 'archive'}, 'one of minimal, replica, logical'),
+    ({'work_mem': ['1MB']}, 'not a single value'),
+    ({'include_dir': 'x'}, 'can not be set in a drop-in'),
+])
+def test_invalid(settings, words):
+    with pytest.raises(ParameterError) as err:
+        _settings.validate(settings, ROWS)
+    assert words in err.value.msg, err.value.msg
+
+
+def test_render_quotes_and_round_trips():
+    text = _settings.render({'log_line_prefix': "it's %m", 'work_mem': 64, 'log_connections': False}, 'hdr')
+    assert text == "# hdr\nlog_connections = off\nlog_line_prefix = 'it''s %m'\nwork_mem = 64\n"
+    assert _settings.parse(text) == {'log_connections': 'off', 'log_line_prefix': "'it''s %m'", 'work_mem': '64'}
+
+
+@pytest.mark.parametrize('old,new,action,changed', [
+    ({}, {}, None, []),
+    ({'work_mem': '4MB'}, {'work_mem': '8MB'}, 'reload', ['work_mem']),
+    ({}, {'shared_buffers': '1GB', 'work_mem': '8MB'}, 'restart', ['shared_buffers', 'work_mem']),
+    ({'wal_level': 'logical'}, {}, 'restart', ['wal_level']),
+    ({'pgaudit.log': 'ddl'}, {'pgaudit.log': 'all'}, 'reload', ['pgaudit.log']),
+])
+def test_plan(old, new, action, changed):
+    p = _settings.plan(_settings.render(old, 'x') if old else None, _settings.render(new, 'x'), ROWS)
+    assert p['action'] == action and p['changed'] == changed
