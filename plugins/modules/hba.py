@@ -1,0 +1,208 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: pgops contributors
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: hba
+short_description: Write pg_hba.conf from a list of validated rules and reload
+version_added: 0.1.0
+description:
+  - Validates every rule first (type, method, database and user names, address as a network
+    with its host bits zero, a host name, or C(all)/C(samehost)/C(samenet)); a bad rule fails the task
+    and leaves the file untouched.
+  - Writes the whole file in the order given, replaced atomically.
+  - With O(reload=true) it asks the server to parse the new file (C(pg_hba_file_rules)); on an error
+    the previous file is put back and the task fails; otherwise it calls C(pg_reload_conf()).
+  - Warns about C(trust) over TCP and about C(md5)/C(password) methods.
+author:
+  - pgops maintainers (@pgops)
+extends_documentation_fragment:
+  - pgops.postgresql.connection
+options:
+  path:
+    description: The pg_hba.conf file (the server's C(hba_file)).
+    type: path
+    required: true
+  rules:
+    description: Rules, first match wins.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      type:
+        description: Connection type.
+        type: str
+        choices: [local, host, hostssl, hostnossl, hostgssenc, hostnogssenc]
+        default: hostssl
+      database:
+        description: Database name(s), C(all), C(sameuser), C(replication); a list or a comma-separated string.
+        type: raw
+        default: all
+      user:
+        description: Role name(s), C(all), or C(+group); a list or a comma-separated string.
+        type: raw
+        default: all
+      address:
+        description: Client network (C(10.0.0.0/8)), host name, or C(all); not for O(rules[].type=local).
+        type: str
+      method:
+        description: Authentication method.
+        type: str
+        default: scram-sha-256
+      options:
+        description: Method options, as a string or a dict (C(map=pgops)).
+        type: raw
+      comment:
+        description: A comment line written above the rule.
+        type: str
+  reload:
+    description: Check the new file with the server and reload it. Needs a superuser login.
+    type: bool
+    default: true
+  owner:
+    description: Owner of the file.
+    type: str
+    default: postgres
+  group:
+    description: Group of the file.
+    type: str
+    default: postgres
+  mode:
+    description: Mode of the file.
+    type: raw
+    default: '0640'
+attributes:
+  check_mode:
+    support: full
+    description: Validates and shows the new file without writing it.
+  diff_mode:
+    support: full
+    description: Shows the old and new file.
+seealso:
+  - module: pgops.postgresql.settings
+'''
+
+EXAMPLES = r'''
+- name: Only TLS over TCP, scram everywhere, local admin by peer map
+  pgops.postgresql.hba:
+    path: /etc/postgresql/15/main/pg_hba.conf
+    login_unix_socket: /var/run/postgresql
+    rules:
+      - {type: local, user: postgres, method: peer, options: {map: pgops}}
+      - {type: hostnossl, address: 0.0.0.0/0, method: reject}
+      - {type: hostssl, database: app, user: app, address: 10.20.0.0/16}
+      - {type: hostssl, database: replication, user: replicator, address: 10.20.1.0/24}
+'''
+
+RETURN = r'''
+rules:
+  description: The rules as written, normalised.
+  returned: always
+  type: list
+  elements: dict
+reloaded:
+  description: Whether the server reloaded its configuration.
+  returned: always
+  type: bool
+'''
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_text
+
+from ansible_collections.pgops.postgresql.plugins.module_utils import _hba
+from ansible_collections.pgops.postgresql.plugins.module_utils._connection import (
+    connect, connection_argument_spec, require_psycopg2)
+from ansible_collections.pgops.postgresql.plugins.module_utils._errors import PgopsError
+
+HEADER = 'Managed by pgops.postgresql (hba module). Changes here are overwritten.'
+
+
+def _read(path):
+    try:
+        with open(path, 'rb') as fh:
+            return to_text(fh.read())
+    except (IOError, OSError):
+        return None
+
+
+def _write(module, path, text):
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix='.pgops-hba-')
+    with os.fdopen(fd, 'wb') as fh:
+        fh.write(to_bytes(text))
+    module.atomic_move(tmp, path)
+    args = module.load_file_common_arguments(dict(path=path, owner=module.params['owner'],
+                                                  group=module.params['group'], mode=module.params['mode']))
+    module.set_fs_attributes_if_different(args, False)
+
+
+def check_and_reload(module, old_text):
+    p = module.params
+    session = connect(p, application_name='pgops_hba')
+    try:
+        session.conn.autocommit = True
+        hba_file = session.fetch_one("SELECT current_setting('hba_file') AS f")['f']
+        if os.path.realpath(hba_file) != os.path.realpath(p['path']):
+            raise PgopsError("the server reads %s, not %s. Fix: point path at the server's hba_file" % (
+                hba_file, p['path']))
+        errors = session.fetch_all('SELECT line_number, error FROM pg_hba_file_rules WHERE error IS NOT NULL')
+        if errors:
+            raise PgopsError("the server rejected %s line %s: %s. The previous file was put back. Fix: correct that "
+                             "rule" % (p['path'], errors[0]['line_number'], errors[0]['error']))
+        session.fetch_all('SELECT pg_reload_conf()')
+    except PgopsError:
+        if old_text is None:
+            os.unlink(p['path'])
+        else:
+            _write(module, p['path'], old_text)
+        raise
+    finally:
+        session.close()
+
+
+def main():
+    spec = connection_argument_spec()
+    spec.update(
+        path=dict(type='path', required=True),
+        rules=dict(type='list', elements='dict', required=True),
+        reload=dict(type='bool', default=True),
+        owner=dict(type='str', default='postgres'),
+        group=dict(type='str', default='postgres'),
+        mode=dict(type='raw', default='0640'),
+    )
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    p = module.params
+    try:
+        rules = _hba.normalize(p['rules'])
+        new_text = _hba.render(rules, HEADER)
+        old_text = _read(p['path'])
+        changed = new_text != old_text
+        if changed and not module.check_mode:
+            if p['reload']:
+                require_psycopg2()
+            if not os.path.isdir(os.path.dirname(p['path'])):
+                raise PgopsError("parameter 'path': the directory of %s does not exist. Fix: create the cluster first"
+                                 % p['path'])
+            _write(module, p['path'], new_text)
+            if p['reload']:
+                check_and_reload(module, old_text)
+    except PgopsError as exc:
+        module.fail_json(msg=exc.msg)
+    for warning in _hba.warnings(rules):
+        module.warn(warning)
+    result = dict(changed=changed, rules=rules, reloaded=bool(changed and p['reload'] and not module.check_mode))
+    if module._diff and changed:
+        result['diff'] = dict(before_header=p['path'], after_header=p['path'], before=old_text or '', after=new_text)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
