@@ -44,6 +44,19 @@ def _suggest(name, names):
     return " (did you mean '%s'?)" % close[0] if close else ''
 
 
+def _split(value):
+    """(number, unit) of a setting value; octal (0600) and hex (0x1F) integers as PostgreSQL reads them."""
+    text = str(value).strip()
+    if re.match(r'^0[0-7]+$', text):
+        return float(int(text, 8)), ''
+    if re.match(r'^0[xX][0-9a-fA-F]+$', text):
+        return float(int(text, 16)), ''
+    m = _NUMBER.match(text)
+    if not m:
+        return None
+    return float(m.group(1)), m.group(2)
+
+
 def _check_number(name, value, row):
     """Numbers with or without units, checked against the unit family and the bounds."""
     if isinstance(value, bool):
@@ -51,10 +64,10 @@ def _check_number(name, value, row):
     if isinstance(value, (int, float)):
         number, unit = float(value), ''
     else:
-        m = _NUMBER.match(str(value))
-        if not m:
+        parsed = _split(value)
+        if parsed is None:
             raise ValueError('a number%s' % (' with a unit' if row['unit'] else ''))
-        number, unit = float(m.group(1)), m.group(2)
+        number, unit = parsed
     if row['vartype'] == 'integer' and not unit and number != int(number):
         raise ValueError('a whole number')
     base = row['unit']
@@ -136,17 +149,58 @@ def parse(text):
     return result
 
 
-def plan(old_text, new_text, rows):
+def _base_number(value, row):
+    """A number with or without unit, in the unit pg_settings reports it in."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    parsed = _split(value)
+    if parsed is None:
+        return None
+    number, unit = parsed
+    if unit:
+        family, factor = _BASE.get(row.get('unit'), (None, None))
+        table = _MEMORY_UNITS if family == 'mem' else _TIME_UNITS if family == 'time' else {}
+        if unit not in table:
+            return None
+        number = number * table[unit] / factor
+    return number
+
+
+def same_as_running(value, row):
+    """Whether the requested value is the one the server runs with now."""
+    current = row.get('setting')
+    if current is None:
+        return False
+    if row['vartype'] == 'bool':
+        wanted = value if isinstance(value, bool) else str(value).lower() in _TRUE
+        return wanted == (current == 'on')
+    if row['vartype'] in ('integer', 'real'):
+        number = _base_number(value, row)
+        return number is not None and abs(number - float(current)) < 1e-9 * max(1.0, abs(number))
+    if row['vartype'] == 'enum':
+        return str(value).lower() == current.lower()
+    return str(value) == current
+
+
+def plan(old_text, new_text, rows, requested=None):
     """Which settings change, and whether that needs a reload or a restart.
 
-    A changed, added or removed name with context ``postmaster`` needs a restart; any other change
-    needs a reload. Returns dict(changed=[names], restart=[names], action=None|'reload'|'restart').
+    A name added, changed or removed in the file is "changed". It needs a restart when its context
+    is ``postmaster`` and the server does not already run with the requested value (a removed
+    restart-only name always does). Any other change needs a reload.
+    Returns dict(changed=[names], restart=[names], action=None|'reload'|'restart').
     """
     catalog = _catalog_by_name(rows)
+    requested = requested or {}
     old, new = parse(old_text), parse(new_text)
     changed = sorted(n for n in set(old) | set(new) if old.get(n) != new.get(n))
-    restart = [n for n in changed if (catalog.get(n.lower()) or {}).get('context') == 'postmaster']
-    # An unknown custom name (extension not loaded yet) is treated as needing a restart only if it
-    # belongs to a library in shared_preload_libraries; otherwise a reload is enough.
+    restart = []
+    for name in changed:
+        row = catalog.get(name.lower()) or {}
+        if row.get('context') != 'postmaster':
+            continue
+        if name in requested and same_as_running(requested[name], row):
+            continue
+        restart.append(name)
     action = 'restart' if restart else ('reload' if changed else None)
     return {'changed': changed, 'restart': restart, 'action': action}

@@ -239,7 +239,7 @@ def main():
             _settings.validate(p['settings'], rows)
             new_text = _settings.render(p['settings'], HEADER)
             old_text = _read(p['path'])
-            plan = _settings.plan(old_text, new_text, rows)
+            plan = _settings.plan(old_text, new_text, rows, p['settings'])
             result.update(changed=new_text != old_text, changed_settings=plan['changed'], action=plan['action'],
                           restart_settings=plan['restart'])
             if result['changed'] and not module.check_mode:

@@ -5,6 +5,8 @@ from ansible_collections.pgops.postgresql.plugins.module_utils import _settings
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError
 
 ROWS = [
+    {'name': 'log_file_mode', 'vartype': 'integer', 'unit': None, 'context': 'sighup', 'min_val': '0',
+     'max_val': '511', 'enumvals': None},
     {'name': 'shared_buffers', 'vartype': 'integer', 'unit': '8kB', 'context': 'postmaster', 'min_val': '16',
      'max_val': '1073741823', 'enumvals': None},
     {'name': 'work_mem', 'vartype': 'integer', 'unit': 'kB', 'context': 'user', 'min_val': '64',
@@ -26,7 +28,7 @@ ROWS = [
     {'shared_buffers': '1GB'}, {'shared_buffers': 16384}, {'work_mem': '64kB'}, {'checkpoint_timeout': '15min'},
     {'checkpoint_timeout': 900}, {'random_page_cost': 1.1}, {'random_page_cost': '1.1'},
     {'log_connections': True}, {'log_connections': 'on'}, {'wal_level': 'Replica'},
-    {'log_line_prefix': "%m [%p] %q%u@%d "}, {'pgaudit.log': 'ddl,role'},
+    {'log_line_prefix': "%m [%p] %q%u@%d "}, {'pgaudit.log': 'ddl,role'}, {'log_file_mode': '0600'},
 ])
 def test_valid(settings):
     _settings.validate(settings, ROWS)
@@ -67,3 +69,26 @@ def test_render_quotes_and_round_trips():
 def test_plan(old, new, action, changed):
     p = _settings.plan(_settings.render(old, 'x') if old else None, _settings.render(new, 'x'), ROWS)
     assert p['action'] == action and p['changed'] == changed
+
+
+def test_restart_only_when_the_running_value_differs():
+    rows = [dict(r, setting={'shared_buffers': '16384', 'wal_level': 'replica'}.get(r['name'])) for r in ROWS]
+    p = _settings.plan(None, _settings.render({'shared_buffers': '128MB', 'wal_level': 'replica'}, 'x'), rows,
+                       {'shared_buffers': '128MB', 'wal_level': 'replica'})
+    assert p == {'changed': ['shared_buffers', 'wal_level'], 'restart': [], 'action': 'reload'}
+    p = _settings.plan(None, _settings.render({'shared_buffers': '256MB'}, 'x'), rows, {'shared_buffers': '256MB'})
+    assert p['restart'] == ['shared_buffers'] and p['action'] == 'restart'
+
+
+@pytest.mark.parametrize('value,row,expected', [
+    (True, {'vartype': 'bool', 'setting': 'on'}, True),
+    ('off', {'vartype': 'bool', 'setting': 'on'}, False),
+    ('1GB', {'vartype': 'integer', 'unit': '8kB', 'setting': '131072'}, True),
+    ('5min', {'vartype': 'integer', 'unit': 's', 'setting': '300'}, True),
+    (300, {'vartype': 'integer', 'unit': 's', 'setting': '301'}, False),
+    ('Replica', {'vartype': 'enum', 'setting': 'replica'}, True),
+    ('pgaudit', {'vartype': 'string', 'setting': ''}, False),
+    ('0600', {'vartype': 'integer', 'unit': None, 'setting': '384'}, True),
+])
+def test_same_as_running(value, row, expected):
+    assert _settings.same_as_running(value, row) is expected
