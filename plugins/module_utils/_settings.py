@@ -75,8 +75,8 @@ def _check_number(name, value, row):
         family, factor = _BASE.get(base, (None, None))
         table = _MEMORY_UNITS if family == 'mem' else _TIME_UNITS if family == 'time' else {}
         if unit not in table:
-            raise ValueError('a value in %s' % ('units of ' + ', '.join(sorted(table, key=table.get)) if table
-                                                 else 'plain numbers (no unit)'))
+            allowed = 'units of ' + ', '.join(sorted(table, key=table.get)) if table else 'plain numbers (no unit)'
+            raise ValueError('a value in %s' % allowed)
         number = number * table[unit] / factor
     lo, hi = row.get('min_val'), row.get('max_val')
     if lo is not None and hi is not None and not (float(lo) <= number <= float(hi)):

@@ -19,7 +19,7 @@ description:
   - Writes all settings to one managed file (for example C(conf.d/00-pgops.conf)), replaced atomically.
   - Decides from C(pg_settings.context) what the change needs. Settings of context C(postmaster)
     need a restart; every other change is applied with C(pg_reload_conf()).
-  - The server's own parser has the last word: after writing, C(pg_file_settings) is read for errors
+  - The server's own parser has the last word. After writing, C(pg_file_settings) is read for errors
     in the file; if there is one the previous file is put back and the task fails before reloading.
   - With O(allow_restart=false) a needed restart is not done; it is returned in RV(pending_restart)
     and as a warning finding C(settings.pending_restart) (also reported by the daily health check).
