@@ -69,6 +69,7 @@ unit: venv collection
 	$(BIN)/pytest -q tests/unit
 
 integration: system-packages collection
+	$(BIN)/python tests/tools/fetch_pg_major.py 16
 	$(BIN)/pytest -q tests/integration
 
 molecule: system-packages collection

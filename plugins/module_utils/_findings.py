@@ -47,8 +47,11 @@ def _parse_date(value, param):
                              "write the expiry as YYYY-MM-DD")
 
 
-def parse_waivers(raw, param='waivers'):
-    """Validate the ``waivers`` option: a list of id/object/reason/expires dicts."""
+def parse_waivers(raw, param='waivers', known_ids=None):
+    """Validate the ``waivers`` option: a list of id/object/reason/expires dicts.
+
+    With ``known_ids``, an id (or pattern) that matches none of the module's checks is refused.
+    """
     waivers = []
     for index, item in enumerate(raw or []):
         where = '%s[%d]' % (param, index)
@@ -62,6 +65,9 @@ def parse_waivers(raw, param='waivers'):
             if not item.get(key):
                 raise ParameterError(where, "'%s' is missing" % key,
                                      "every waiver needs id, reason and expires (YYYY-MM-DD)")
+        if known_ids is not None and not fnmatch.filter(list(known_ids), str(item['id'])):
+            raise ParameterError(where + '.id', "'%s' matches no check of this module" % item['id'],
+                                 'use one of %s' % ', '.join(sorted(known_ids)))
         waivers.append({
             'id': str(item['id']),
             'object': str(item.get('object') or '*'),

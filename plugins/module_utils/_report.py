@@ -18,7 +18,7 @@ except ImportError:  # pragma: no cover - Python 2
 from ansible_collections.pgops.postgresql.plugins.module_utils._findings import (
     SEVERITIES, failing, finding, rank, sort_findings, summarize)
 
-FORMATS = {'json': 'json', 'markdown': 'md', 'html': 'html'}
+FORMATS = {'json': 'json', 'markdown': 'md', 'html': 'html', 'junit': 'xml'}
 
 
 def host_entry(host, result):
@@ -31,8 +31,11 @@ def host_entry(host, result):
                                                              'run the check again.')]
         return {'host': host, 'findings': findings, 'summary': summarize(findings), 'metrics': {}}
     findings = sort_findings(result['findings'])
-    return {'host': host, 'findings': findings, 'summary': summarize(findings),
-            'metrics': result.get('metrics') or {}}
+    entry = {'host': host, 'findings': findings, 'summary': summarize(findings),
+             'metrics': result.get('metrics') or {}}
+    if any(f.get('section') for f in findings):
+        entry['scores'] = section_scores(findings)
+    return entry
 
 
 def build(title, hosts, generated_at, fail_on='critical'):
@@ -71,6 +74,10 @@ def render_markdown(report):
             _md(h['host']), hs['worst'], hs['critical'], hs['warning'], hs['info'], hs['ok'], hs['waived']))
     for h in report['hosts']:
         lines += ['', '## %s' % h['host'], '']
+        if h.get('scores'):
+            lines += ['| Section | Passed | Score |', '|---|---|---|']
+            lines += ['| %s | %d of %d | %.1f%% |' % (sec, sc['passed'], sc['checks'], sc['score'])
+                      for sec, sc in sorted(h['scores'].items())] + ['']
         problems = [f for f in h['findings'] if f['severity'] != 'ok']
         if not problems:
             lines.append('No findings above ok.')
@@ -146,6 +153,11 @@ def render_html(report):
     out.append('</table>')
     for h in report['hosts']:
         out.append('<h2 id="host-%s">%s</h2>' % (_h(h['host']), _h(h['host'])))
+        if h.get('scores'):
+            out.append('<table><tr><th>Section</th><th>Passed</th><th>Score</th></tr>%s</table>' % ''.join(
+                '<tr><td>%s</td><td>%d of %d</td><td>%.1f%%</td></tr>' % (_h(sec), sc['passed'], sc['checks'],
+                                                                          sc['score'])
+                for sec, sc in sorted(h['scores'].items())))
         for sev in ('critical', 'warning', 'info'):
             items = [f for f in h['findings'] if f['severity'] == sev]
             if items:
@@ -162,4 +174,52 @@ def render_html(report):
     return '\n'.join(out) + '\n'
 
 
-RENDERERS = {'json': render_json, 'markdown': render_markdown, 'html': render_html}
+def section_scores(findings):
+    """Per section: checks passed / checks run, as a percentage (waived counts as passed).
+
+    A check passes when none of its unwaived findings is a warning or critical.
+    """
+    checks = {}
+    for f in findings:
+        section = f.get('section') or 'general'
+        failed = not f.get('waived') and f['severity'] in ('warning', 'critical')
+        key = (section, f['id'])
+        checks[key] = checks.get(key, False) or failed
+    scores = {}
+    for (section, dummy), failed in checks.items():
+        total, passed = scores.get(section, (0, 0))
+        scores[section] = (total + 1, passed + (0 if failed else 1))
+    return dict((s, {'checks': t, 'passed': p, 'score': round(100.0 * p / t, 1)}) for s, (t, p) in scores.items())
+
+
+def render_junit(report):
+    """JUnit XML: a test suite per host, a test case per finding; warning and critical fail,
+    waived findings are skipped with their reason."""
+    from xml.sax.saxutils import quoteattr, escape
+    suites = []
+    for h in report['hosts']:
+        cases = []
+        failures = skipped = 0
+        for f in h['findings']:
+            name = '%s %s' % (f['id'], f['object'])
+            body = ''
+            if f.get('waived'):
+                skipped += 1
+                body = '<skipped message=%s/>' % quoteattr('waived until %s: %s' % (
+                    f['waiver']['expires'], f['waiver']['reason']))
+            elif f['severity'] in ('warning', 'critical'):
+                failures += 1
+                body = '<failure type=%s message=%s>%s</failure>' % (
+                    quoteattr(f['severity']), quoteattr(f['title']), escape(
+                        'observed: %s\nexpected: %s\nremediation: %s' % (f['observed'], f['expected'],
+                                                                         f['remediation'])))
+            cases.append('    <testcase classname=%s name=%s>%s</testcase>' % (
+                quoteattr('%s.%s' % (h['host'], f.get('section') or f['id'].split('.')[0])), quoteattr(name), body))
+        suites.append('  <testsuite name=%s tests="%d" failures="%d" errors="0" skipped="%d" timestamp=%s>\n%s\n'
+                      '  </testsuite>' % (quoteattr(h['host']), len(cases), failures, skipped,
+                                          quoteattr(str(report['generated_at'])), '\n'.join(cases)))
+    return '<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name=%s>\n%s\n</testsuites>\n' % (
+        quoteattr(report['title']), '\n'.join(suites))
+
+
+RENDERERS = {'json': render_json, 'markdown': render_markdown, 'html': render_html, 'junit': render_junit}

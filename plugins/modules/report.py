@@ -18,6 +18,9 @@ description:
   - The HTML page is self-contained (inline style, no script, no external resource), so it
     opens offline; its summary comes first, then findings by severity with their remediation.
   - A host whose result is missing or failed appears with a critical C(report.no_result) finding.
+  - V(junit) writes JUnit XML (a test suite per host, a failing test case per unwaived warning or
+    critical finding, waived findings skipped) for CI systems and AWX.
+  - Findings that carry a C(section) (the audits) get a score per section (checks passed of checks run).
   - Files are replaced atomically and only when their content changes.
 author:
   - pgops maintainers (@pgops)
@@ -44,7 +47,7 @@ options:
     description: Formats to write.
     type: list
     elements: str
-    choices: [json, markdown, html]
+    choices: [json, markdown, html, junit]
     default: [json, markdown, html]
   fail_on:
     description: Severity at or above which an unwaived finding makes a host "failing" in the summary.
@@ -93,7 +96,8 @@ files:
   description: Path of each written (or, in check mode, planned) file by format.
   returned: always
   type: dict
-  sample: {json: /srv/reports/db1.json, markdown: /srv/reports/db1.md, html: /srv/reports/db1.html}
+  sample: {json: /srv/reports/db1.json, markdown: /srv/reports/db1.md, html: /srv/reports/db1.html,
+           junit: /srv/reports/db1.xml}
 changed_files:
   description: Paths whose content changed (or would change in check mode).
   returned: always

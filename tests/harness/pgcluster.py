@@ -40,8 +40,9 @@ def free_port():
 class PgCluster(object):
     """One cluster. ``start()`` initialises it on first use."""
 
-    def __init__(self, settings=None, version='15', checksums=True, base_dir=None, password='pgops-test'):
-        self.bin_dir = pg_bin_dir(version)
+    def __init__(self, settings=None, version='15', checksums=True, base_dir=None, password='pgops-test',
+                 bin_dir=None):
+        self.bin_dir = bin_dir or pg_bin_dir(version)
         self.base = base_dir or tempfile.mkdtemp(prefix='pgops-test-')
         os.chmod(self.base, 0o755)
         self.data_dir = os.path.join(self.base, 'data')

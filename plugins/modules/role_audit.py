@@ -1,0 +1,214 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: pgops contributors
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: role_audit
+short_description: Access review of a PostgreSQL cluster - roles, memberships, escalation paths, PUBLIC grants
+version_added: 0.1.0
+description:
+  - Read-only. Every transaction is READ ONLY; four catalog statements for the cluster and one per
+    database, whatever the number of roles, grants or objects.
+  - Inventories every role (superuser, CREATEROLE, CREATEDB, REPLICATION, BYPASSRLS, LOGIN, connection
+    limit, password expiry, password hash kind where C(pg_authid) is readable) and the membership
+    graph with ADMIN, INHERIT and SET options (PostgreSQL 16+), or the member's rolinherit before 16.
+  - "Finds privilege escalation paths: a LOGIN role that can reach a superuser, a REPLICATION or
+    BYPASSRLS role, or a server-file predefined role through memberships it can SET ROLE along (or
+    grant itself through ADMIN OPTION; before 16 also through CREATEROLE), with the chain shown."
+  - Reports members of risky predefined roles, grants to PUBLIC in every database (from
+    C(aclexplode) over the effective ACL, never ACL text), default privileges, objects owned by
+    LOGIN roles, roles that can be dropped, and login roles not seen in a connection log window.
+  - With O(expected), drift from a role specification becomes findings (unexpected, missing,
+    attribute and membership drift).
+  - Finding ids are C(role.*); each finding carries a C(section) (privileges, passwords, grants,
+    hygiene, drift) so reports can score each section.
+author:
+  - pgops maintainers (@pgops)
+extends_documentation_fragment:
+  - pgops.postgresql.connection
+  - pgops.postgresql.findings
+options:
+  databases:
+    description: Databases whose grants are audited; empty means every database that accepts connections.
+    type: list
+    elements: str
+    default: []
+  expected:
+    description:
+      - The intended roles. Each item has C(name), optional C(attributes) (superuser, login, createrole,
+        createdb, replication, bypassrls, inherit as booleans, connection_limit as a number) and
+        C(member_of) (list of role names). Predefined C(pg_*) roles and the bootstrap superuser are
+        never "unexpected".
+      - Unset means no drift checks.
+    type: list
+    elements: dict
+  connection_log:
+    description:
+      - Server log files on the host (shell patterns allowed) to read C(connection authorized) lines
+        from (C(log_connections=on)). Login roles that do not appear are reported as not seen.
+    type: list
+    elements: path
+  max_objects_per_check:
+    description: Most PUBLIC grants and default privileges reported per database.
+    type: int
+    default: 200
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads.
+  diff_mode:
+    support: none
+    description: Nothing changes.
+seealso:
+  - module: pgops.postgresql.security_audit
+  - module: pgops.postgresql.report
+'''
+
+EXAMPLES = r'''
+- name: Quarterly access review with the intended roles
+  pgops.postgresql.role_audit:
+    login_unix_socket: /var/run/postgresql
+    login_user: pgops_admin
+    connection_log:
+      - /var/lib/postgresql/15/main/log/postgresql-*.log
+    expected:
+      - name: app_owner
+        attributes: {login: false}
+      - name: app
+        attributes: {login: true, superuser: false, createrole: false}
+        member_of: [app_owner]
+    waivers:
+      - id: role.owned_by_login
+        object: "legacy: *"
+        reason: Legacy schema moves to app_owner in Q3 (CHG-4410)
+        expires: "2027-09-30"
+  register: access
+'''
+
+RETURN = r'''
+findings:
+  description: Findings (id, severity, title, object, observed, expected, remediation, section, waived), worst first.
+  returned: always
+  type: list
+  elements: dict
+summary:
+  description: Unwaived findings per severity, waived count, worst severity.
+  returned: always
+  type: dict
+roles:
+  description: The role inventory with attributes, password hash kind and memberships (with admin/inherit/set).
+  returned: always
+  type: list
+  elements: dict
+escalation_paths:
+  description: Every chain from a login role to a powerful role.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{role: alice, target: dba, kind: superuser, chain: [alice, ops, dba]}]
+queries:
+  description: SQL statements run.
+  returned: always
+  type: list
+  elements: str
+round_trips:
+  description: Number of statements.
+  returned: always
+  type: int
+'''
+
+import glob
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.pgops.postgresql.plugins.module_utils._checks import roles as audit
+from ansible_collections.pgops.postgresql.plugins.module_utils._connection import (
+    connect, connection_argument_spec, require_psycopg2)
+from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError, PgopsError
+from ansible_collections.pgops.postgresql.plugins.module_utils._findings import (
+    apply_waivers, parse_waivers, sort_findings, summarize, waiver_argument_spec)
+
+
+def read_log(patterns):
+    lines = []
+    for pattern in patterns:
+        paths = sorted(glob.glob(pattern))
+        if not paths:
+            raise ParameterError('connection_log', 'no file matches %s' % pattern,
+                                 'point it at the server log files (log_connections must be on)')
+        for path in paths:
+            with open(path, errors='replace') as fh:
+                lines.extend(line for line in fh if 'connection authorized' in line)
+    return lines
+
+
+def run(params):
+    started = time.time()
+    waivers = parse_waivers(params['waivers'], known_ids=list(audit.CHECKS))
+    expected = audit.validate_expected(params['expected']) if params['expected'] is not None else None
+    seen = audit.logins_seen(read_log(params['connection_log'])) if params['connection_log'] else None
+    require_psycopg2()
+    queries = []
+    opts = dict(readonly=True, application_name='pgops_role_audit', statement_timeout_ms=60000, queries=queries)
+    session = connect(params, **opts)
+    try:
+        priv = audit.probe(session)
+        if not (priv['can_monitor'] or priv['can_read_authid']):
+            raise PgopsError("login_user %s can not read the catalogs the audit needs. Fix: GRANT pg_monitor TO %s "
+                             "(or log in as a superuser to assess password hashes too)"
+                             % (priv['login_user'], priv['login_user']))
+        facts = audit.collect_cluster(session, priv)
+        facts['version_num'] = priv['version_num']
+        dbs = [r['datname'] for r in session.fetch_all(
+            'SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1', {})]
+        missing = sorted(set(params['databases']) - set(dbs))
+        if missing:
+            raise ParameterError('databases', 'database(s) %s do not exist or do not accept connections'
+                                 % ', '.join(missing), 'use existing databases: %s' % ', '.join(dbs))
+        facts['databases'] = {}
+        for name in params['databases'] or dbs:
+            if name == session.dbname:
+                facts['databases'][name] = audit.collect_database(session, params['max_objects_per_check'])
+                continue
+            other = connect(params, dbname=name, **opts)
+            try:
+                facts['databases'][name] = audit.collect_database(other, params['max_objects_per_check'])
+            finally:
+                other.close()
+    finally:
+        session.close()
+    checks = [c for c in audit.CHECKS if (c != 'role.not_seen' or seen is not None) and
+              (audit.CHECKS[c][0] != 'drift' or expected is not None)]
+    findings = audit.with_ok(audit.evaluate(facts, priv['bootstrap_superuser'], expected, seen), checks)
+    findings = sort_findings(apply_waivers(findings, waivers))
+    return dict(changed=False, findings=findings, summary=summarize(findings), roles=audit.inventory(facts),
+                escalation_paths=audit.escalation_paths(facts), databases=sorted(facts['databases']),
+                queries=queries, round_trips=len(queries), duration_ms=int((time.time() - started) * 1000))
+
+
+def main():
+    spec = connection_argument_spec()
+    spec.update(waiver_argument_spec())
+    spec.update(
+        databases=dict(type='list', elements='str', default=[]),
+        expected=dict(type='list', elements='dict'),
+        connection_log=dict(type='list', elements='path'),
+        max_objects_per_check=dict(type='int', default=200),
+    )
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    try:
+        result = run(module.params)
+    except PgopsError as exc:
+        module.fail_json(msg=exc.msg)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
