@@ -54,6 +54,13 @@ options:
         from (C(log_connections=on)). Login roles that do not appear are reported as not seen.
     type: list
     elements: path
+  admin_roles:
+    description:
+      - Roles allowed to be LOGIN superusers besides the bootstrap superuser, such as the collection's
+        own admin role (C(postgresql_admin_user), reachable only over the local socket by peer map).
+    type: list
+    elements: str
+    default: []
   max_objects_per_check:
     description: Most PUBLIC grants and default privileges reported per database.
     type: int
@@ -186,7 +193,8 @@ def run(params):
         session.close()
     checks = [c for c in audit.CHECKS if (c != 'role.not_seen' or seen is not None) and
               (audit.CHECKS[c][0] != 'drift' or expected is not None)]
-    findings = audit.with_ok(audit.evaluate(facts, priv['bootstrap_superuser'], expected, seen), checks)
+    findings = audit.with_ok(audit.evaluate(facts, priv['bootstrap_superuser'], expected, seen,
+                                                 admin_roles=params['admin_roles']), checks)
     findings = sort_findings(apply_waivers(findings, waivers))
     return dict(changed=False, findings=findings, summary=summarize(findings), roles=audit.inventory(facts),
                 escalation_paths=audit.escalation_paths(facts), databases=sorted(facts['databases']),
@@ -201,6 +209,7 @@ def main():
         expected=dict(type='list', elements='dict'),
         connection_log=dict(type='list', elements='path'),
         max_objects_per_check=dict(type='int', default=200),
+        admin_roles=dict(type='list', elements='str', default=[]),
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     try:

@@ -179,7 +179,7 @@ def escalation_paths(facts):
     return sorted(paths, key=lambda p: (p['role'], p['target']))
 
 
-def evaluate(facts, bootstrap='postgres', expected=None, seen=None, today=None):
+def evaluate(facts, bootstrap='postgres', expected=None, seen=None, today=None, admin_roles=()):
     today = today or datetime.date.today()
     roles = facts['roles']
     by_oid = dict((r['oid'], r) for r in roles)
@@ -187,7 +187,7 @@ def evaluate(facts, bootstrap='postgres', expected=None, seen=None, today=None):
 
     for r in roles:
         name = r['rolname']
-        if r['rolsuper'] and r['rolcanlogin'] and name != bootstrap:
+        if r['rolsuper'] and r['rolcanlogin'] and name != bootstrap and name not in admin_roles:
             out.append(_f('role.superuser_login', 'warning', 'A login role is a superuser', name, 'SUPERUSER LOGIN',
                           'NOSUPERUSER, or NOLOGIN granted to named admins', 'Give admins their own NOLOGIN '
                           'superuser role they SET ROLE into, or ALTER ROLE %s NOSUPERUSER.' % name))
