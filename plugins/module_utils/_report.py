@@ -38,7 +38,22 @@ def host_entry(host, result):
     return entry
 
 
-def build(title, hosts, generated_at, fail_on='critical'):
+def _open_keys(report):
+    return set((h['host'], f['id'], str(f['object'])) for h in report.get('hosts', []) for f in h['findings']
+               if f['severity'] != 'ok' and not f.get('waived'))
+
+
+def compare(current, previous):
+    """What changed since a previous report: new, fixed and still-open findings (by host, id, object)."""
+    now, before = _open_keys(current), _open_keys(previous)
+
+    def rows(keys):
+        return [{'host': h, 'id': i, 'object': o} for h, i, o in sorted(keys)]
+    return {'previous_generated_at': previous.get('generated_at'), 'new': rows(now - before),
+            'fixed': rows(before - now), 'still_open': rows(now & before)}
+
+
+def build(title, hosts, generated_at, fail_on='critical', previous=None):
     """``hosts``: list of host entries. Returns the report every renderer takes."""
     hosts = sorted(hosts, key=lambda h: (-rank(h['summary']['worst']), h['host']))
     all_findings = [f for h in hosts for f in h['findings']]
@@ -46,7 +61,20 @@ def build(title, hosts, generated_at, fail_on='critical'):
     summary['hosts'] = len(hosts)
     summary['failing_hosts'] = [h['host'] for h in hosts if failing(h['findings'], fail_on)]
     summary['fail_on'] = fail_on
-    return {'title': title, 'generated_at': generated_at, 'summary': summary, 'hosts': hosts}
+    report = {'title': title, 'generated_at': generated_at, 'summary': summary, 'hosts': hosts}
+    if previous is not None:
+        report['changes'] = compare(report, previous)
+    return report
+
+
+def _changes_md(changes):
+    lines = ['## Since the previous report (%s)' % changes['previous_generated_at'], '',
+             'New: %d, fixed: %d, still open: %d.' % (len(changes['new']), len(changes['fixed']),
+                                                       len(changes['still_open'])), '']
+    for label in ('new', 'fixed'):
+        for row in changes[label]:
+            lines.append('- %s: %s `%s` on %s' % (label, row['host'], row['id'], _md(row['object'])))
+    return lines
 
 
 def render_json(report):
@@ -72,6 +100,8 @@ def render_markdown(report):
         hs = h['summary']
         lines.append('| %s | %s | %d | %d | %d | %d | %d |' % (
             _md(h['host']), hs['worst'], hs['critical'], hs['warning'], hs['info'], hs['ok'], hs['waived']))
+    if report.get('changes'):
+        lines += [''] + _changes_md(report['changes'])
     for h in report['hosts']:
         lines += ['', '## %s' % h['host'], '']
         if h.get('scores'):
@@ -151,6 +181,12 @@ def render_html(report):
                        _h(h['host']), _h(h['host']), _h(hs['worst']), _h(hs['worst']), hs['critical'],
                        hs['warning'], hs['info'], hs['ok'], hs['waived']))
     out.append('</table>')
+    ch = report.get('changes')
+    if ch:
+        out.append('<h2>Since the previous report (%s)</h2><p>New: %d, fixed: %d, still open: %d.</p><ul>%s</ul>' % (
+            _h(ch['previous_generated_at']), len(ch['new']), len(ch['fixed']), len(ch['still_open']),
+            ''.join('<li>%s: %s <code>%s</code> on %s</li>' % (label, _h(r['host']), _h(r['id']), _h(r['object']))
+                    for label in ('new', 'fixed') for r in ch[label])))
     for h in report['hosts']:
         out.append('<h2 id="host-%s">%s</h2>' % (_h(h['host']), _h(h['host'])))
         if h.get('scores'):

@@ -54,6 +54,12 @@ options:
     type: str
     choices: [info, warning, critical]
     default: critical
+  compare_with:
+    description:
+      - A previous JSON report of the same kind (for example last quarter's fleet summary). When the
+        file exists, the report gets a C(changes) section listing new, fixed and still-open findings
+        (by host, id and object). A missing file means no comparison.
+    type: path
   generated_at:
     description: Time stamp printed in the report; defaults to the current UTC time.
     type: str
@@ -103,6 +109,10 @@ changed_files:
   returned: always
   type: list
   elements: str
+changes:
+  description: With O(compare_with), the new, fixed and still-open findings since that report.
+  returned: when compare_with names an existing file
+  type: dict
 summary:
   description: Counts per severity over all hosts, the worst severity, and the failing hosts.
   returned: always
@@ -112,6 +122,7 @@ summary:
 '''
 
 import datetime
+import json
 import os
 import tempfile
 
@@ -134,7 +145,15 @@ def plan(params):
     generated = params['generated_at'] or datetime.datetime.now(datetime.timezone.utc).strftime(
         '%Y-%m-%d %H:%M:%S UTC')
     hosts = [host_entry(host, result) for host, result in params['results'].items()]
-    report = build(params['title'], hosts, generated, params['fail_on'])
+    previous = None
+    if params['compare_with'] and os.path.exists(params['compare_with']):
+        try:
+            with open(params['compare_with']) as fh:
+                previous = json.load(fh)
+        except (IOError, OSError, ValueError) as exc:
+            raise ValueError("parameter 'compare_with': %s is not a readable JSON report (%s). Fix: point it at a "
+                             "report written with the json format" % (params['compare_with'], exc))
+    report = build(params['title'], hosts, generated, params['fail_on'], previous)
     files = {}
     writes = []
     for fmt in params['formats']:
@@ -170,6 +189,7 @@ def main():
             formats=dict(type='list', elements='str', choices=list(FORMATS), default=list(FORMATS)),
             fail_on=dict(type='str', choices=['info', 'warning', 'critical'], default='critical'),
             generated_at=dict(type='str'),
+            compare_with=dict(type='path'),
             mode=dict(type='raw', default='0640'),
         ),
         supports_check_mode=True,
@@ -180,7 +200,10 @@ def main():
     if os.path.exists(module.params['dest']) and not os.path.isdir(module.params['dest']):
         module.fail_json(msg="parameter 'dest': %s exists and is not a directory. Fix: point dest at a "
                              "directory" % module.params['dest'])
-    report, files, writes = plan(module.params)
+    try:
+        report, files, writes = plan(module.params)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
     if writes and not module.check_mode:
         try:
             apply(module, writes)
@@ -189,6 +212,8 @@ def main():
                                  "the user running the task" % (module.params['dest'], exc))
     result = dict(changed=bool(writes), files=files, changed_files=[w[0] for w in writes],
                   summary=report['summary'])
+    if 'changes' in report:
+        result['changes'] = report['changes']
     if module._diff:
         result['diff'] = [dict(before_header=p, after_header=p,
                                before=(old or b'').decode('utf-8', 'replace'), after=new.decode('utf-8'))

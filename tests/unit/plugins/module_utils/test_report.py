@@ -53,3 +53,19 @@ def test_html_is_self_contained_and_escaped():
     assert 'Idle &lt;tx&gt;' in page and 'Idle <tx>' not in page
     assert page.index('Needs action') < page.index('id="host-db2"')
     assert page.index('CRITICAL</span> Checksums') < page.index('WARNING</span> Idle')
+
+
+def test_changes_since_a_previous_report():
+    before = report()
+    db1 = result(finding('health.uptime', 'ok', 'fine'),
+                 finding('role.public_grant', 'warning', 'new grant', obj='app: table t'))
+    db2 = result(finding('health.checksum_failures', 'critical', 'Checksums', obj='app'))
+    now = build('Fleet', [host_entry('db1', db1), host_entry('db2', db2)], 'later', previous=before)
+    ch = now['changes']
+    assert ch['previous_generated_at'] == '2026-11-24 06:00:00 UTC'
+    assert [(r['host'], r['id']) for r in ch['new']] == [('db1', 'role.public_grant')]
+    assert sorted((r['host'], r['id']) for r in ch['fixed']) == [('db1', 'health.idle_in_transaction'),
+                                                                   ('db3', 'report.no_result')]
+    assert [(r['host'], r['id']) for r in ch['still_open']] == [('db2', 'health.checksum_failures')]
+    assert 'New: 1, fixed: 2, still open: 1.' in render_markdown(now)
+    assert 'Since the previous report' in render_html(now)
