@@ -77,6 +77,7 @@ molecule: system-packages collection
 
 bench: system-packages collection
 	$(BIN)/python tests/bench/bench_health_check.py
+	$(BIN)/python tests/bench/bench_audits.py
 
 changelog: venv
 	$(BIN)/antsibull-changelog lint

@@ -193,11 +193,12 @@ def run(params):
         session.close()
     checks = [c for c in audit.CHECKS if (c != 'role.not_seen' or seen is not None) and
               (audit.CHECKS[c][0] != 'drift' or expected is not None)]
+    paths = audit.escalation_paths(facts)
     findings = audit.with_ok(audit.evaluate(facts, priv['bootstrap_superuser'], expected, seen,
-                                                 admin_roles=params['admin_roles']), checks)
+                                            admin_roles=params['admin_roles'], paths=paths), checks)
     findings = sort_findings(apply_waivers(findings, waivers))
     return dict(changed=False, findings=findings, summary=summarize(findings), roles=audit.inventory(facts),
-                escalation_paths=audit.escalation_paths(facts), databases=sorted(facts['databases']),
+                escalation_paths=paths, databases=sorted(facts['databases']),
                 queries=queries, round_trips=len(queries), duration_ms=int((time.time() - started) * 1000))
 
 

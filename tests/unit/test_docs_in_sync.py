@@ -40,3 +40,14 @@ def test_every_health_check_has_a_runbook_entry():
     runbook = open(os.path.join(ROOT, 'docs', 'runbooks', 'daily-health-check.md')).read()
     for check in health.CHECKS:
         assert '`health.%s`' % check in runbook, check
+
+
+def test_every_audit_check_is_in_its_runbook():
+    sys.path.insert(0, os.path.join(ROOT, 'build', 'collections'))
+    from ansible_collections.pgops.postgresql.plugins.module_utils._checks import roles, security
+    sec = open(os.path.join(ROOT, 'docs', 'runbooks', 'security-audit.md')).read()
+    acc = open(os.path.join(ROOT, 'docs', 'runbooks', 'access-review.md')).read()
+    for check in security.CHECK_IDS:
+        assert '`%s`' % check in sec, check
+    for check in roles.CHECKS:
+        assert '`%s`' % check in acc, check

@@ -126,11 +126,15 @@ def escalation_paths(facts):
     role to itself). Before 16 a CREATEROLE role can grant itself any non-superuser role. The
     server-file predefined roles are also reached through INHERIT edges, since their powers are
     privileges a member inherits without SET ROLE.
+
+    One backward breadth-first search per target (there are few), so the cost grows with the
+    number of memberships, not with login roles times chain length. Chains are shortest paths.
     """
     by_oid = dict((r['oid'], r) for r in facts['roles'])
     by_name = dict((r['rolname'], r) for r in facts['roles'])
     edges = _graph(facts['members'], by_oid)
     old = facts['version_num'] < 160000
+    creators = [r['rolname'] for r in facts['roles'] if old and r['rolcreaterole'] and not r['rolsuper']]
 
     def target_kind(r):
         if r['rolsuper']:
@@ -143,43 +147,55 @@ def escalation_paths(facts):
             return 'BYPASSRLS'
         return None
 
-    def reach(start, usable, kinds):
-        parent = {start: None}
-        queue = collections.deque([start])
+    def reverse(usable, with_creators):
+        back = collections.defaultdict(list)
+        for member, grants in edges.items():
+            for role, can_set, admin, inherit in grants:
+                if usable(can_set, admin, inherit):
+                    back[role].append(member)
+        if with_creators:
+            for r in facts['roles']:
+                if not r['rolsuper']:
+                    back[r['rolname']].extend(c for c in creators if c != r['rolname'])
+        return back
+
+    def sources(target, back):
+        """role -> next hop towards target, for every role that can reach it."""
+        nxt = {target: None}
+        queue = collections.deque([target])
         while queue:
             name = queue.popleft()
-            nexts = [r for r, can_set, admin, inherit in edges.get(name, []) if usable(can_set, admin, inherit)]
-            if old and by_name[name]['rolcreaterole'] and kinds is None:
-                nexts += [r['rolname'] for r in facts['roles'] if not r['rolsuper']]
-            for nxt in nexts:
-                if nxt not in parent:
-                    parent[nxt] = name
-                    queue.append(nxt)
-        found = {}
-        for name in parent:
-            kind = target_kind(by_name[name])
-            if name == start or not kind or (kinds is not None and kind not in kinds):
-                continue
-            chain = [name]
-            while parent[chain[-1]] is not None:
-                chain.append(parent[chain[-1]])
-            found[name] = {'role': start, 'target': name, 'kind': kind, 'chain': list(reversed(chain))}
-        return found
+            for prev in back.get(name, ()):
+                if prev not in nxt:
+                    nxt[prev] = name
+                    queue.append(prev)
+        return nxt
 
-    paths = []
-    for start in facts['roles']:
-        if not start['rolcanlogin'] or start['rolsuper']:
+    by_set = reverse(lambda s, a, i: s or a, True)
+    by_inherit = reverse(lambda s, a, i: i, False)
+    found = {}
+    for target in facts['roles']:
+        kind = target_kind(target)
+        if not kind:
             continue
-        # SET ROLE along SET (or self-grantable ADMIN) edges reaches every kind of target;
-        # privileges of the server-file roles are also inherited along INHERIT edges.
-        found = reach(start['rolname'], lambda s, a, i: s or a, None)
-        for name, path in reach(start['rolname'], lambda s, a, i: i, ('server-file role',)).items():
-            found.setdefault(name, path)
-        paths.extend(found.values())
-    return sorted(paths, key=lambda p: (p['role'], p['target']))
+        graphs = [by_set] + ([by_inherit] if kind == 'server-file role' else [])
+        for back in graphs:
+            nxt = sources(target['rolname'], back)
+            for name in nxt:
+                r = by_name[name]
+                if name == target['rolname'] or not r['rolcanlogin'] or r['rolsuper']:
+                    continue
+                if (name, target['rolname']) in found:
+                    continue
+                chain = [name]
+                while nxt[chain[-1]] is not None:
+                    chain.append(nxt[chain[-1]])
+                found[(name, target['rolname'])] = {'role': name, 'target': target['rolname'], 'kind': kind,
+                                                    'chain': chain}
+    return sorted(found.values(), key=lambda p: (p['role'], p['target']))
 
 
-def evaluate(facts, bootstrap='postgres', expected=None, seen=None, today=None, admin_roles=()):
+def evaluate(facts, bootstrap='postgres', expected=None, seen=None, today=None, admin_roles=(), paths=None):
     today = today or datetime.date.today()
     roles = facts['roles']
     by_oid = dict((r['oid'], r) for r in roles)
@@ -209,7 +225,7 @@ def evaluate(facts, bootstrap='postgres', expected=None, seen=None, today=None, 
                       'not readable by the login role', 'readable', 'Run the audit as a superuser to check '
                                                                      'password hash kinds.'))
 
-    for p in escalation_paths(facts):
+    for p in (escalation_paths(facts) if paths is None else paths):
         out.append(_f('role.escalation_path', 'critical' if p['kind'] == 'superuser' else 'warning',
                       'A login role can reach a %s' % p['kind'], p['role'],
                       ' -> '.join(p['chain']) + ' (%s)' % p['kind'], 'no such chain',
