@@ -69,8 +69,8 @@ def build(title, hosts, generated_at, fail_on='critical', previous=None):
 
 def _changes_md(changes):
     lines = ['## Since the previous report (%s)' % changes['previous_generated_at'], '',
-             'New: %d, fixed: %d, still open: %d.' % (len(changes['new']), len(changes['fixed']),
-                                                       len(changes['still_open'])), '']
+             'New: %d, fixed: %d, still open: %d.' % (
+                 len(changes['new']), len(changes['fixed']), len(changes['still_open'])), '']
     for label in ('new', 'fixed'):
         for row in changes[label]:
             lines.append('- %s: %s `%s` on %s' % (label, row['host'], row['id'], _md(row['object'])))

@@ -186,7 +186,7 @@ def main():
             name=dict(type='str', default='report'),
             title=dict(type='str', default='PostgreSQL health report'),
             results=dict(type='dict', required=True),
-            formats=dict(type='list', elements='str', choices=list(FORMATS), default=list(FORMATS)),
+            formats=dict(type='list', elements='str', choices=list(FORMATS), default=['json', 'markdown', 'html']),
             fail_on=dict(type='str', choices=['info', 'warning', 'critical'], default='critical'),
             generated_at=dict(type='str'),
             compare_with=dict(type='path'),

@@ -222,8 +222,8 @@ def evaluate(facts, bootstrap='postgres', expected=None, seen=None, today=None, 
                           'Renew the password or make the role NOLOGIN (or drop it).'))
     if any(r['password_kind'] is None for r in roles):
         out.append(_f('role.password_not_assessed', 'info', 'Password hashes were not assessed', 'pg_authid',
-                      'not readable by the login role', 'readable', 'Run the audit as a superuser to check '
-                                                                     'password hash kinds.'))
+                      'not readable by the login role', 'readable',
+                      'Run the audit as a superuser to check password hash kinds.'))
 
     for p in (escalation_paths(facts) if paths is None else paths):
         out.append(_f('role.escalation_path', 'critical' if p['kind'] == 'superuser' else 'warning',

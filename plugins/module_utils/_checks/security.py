@@ -76,8 +76,8 @@ CHECKS = [
     ('sec.audit.pgaudit_classes', S3, 'pgaudit logs DDL and role changes',
      'ddl and role are the minimum an auditor expects.', "pgaudit.log = 'ddl,role,write'."),
     ('sec.access.superuser_logins', S4, 'Only the bootstrap superuser logs in as a superuser',
-     'Every extra superuser login is unrestricted access.', 'ALTER ROLE ... NOSUPERUSER; use SET ROLE to a NOLOGIN '
-                                                              'admin role.'),
+     'Every extra superuser login is unrestricted access.',
+     'ALTER ROLE ... NOSUPERUSER; use SET ROLE to a NOLOGIN admin role.'),
     ('sec.access.risky_predefined_members', S4, 'No role holds server-file or all-data predefined roles',
      'pg_execute_server_program and pg_*_server_files reach the OS; pg_*_all_data bypass grants.',
      'REVOKE the predefined role; grant narrower privileges.'),

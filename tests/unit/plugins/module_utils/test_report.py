@@ -64,8 +64,8 @@ def test_changes_since_a_previous_report():
     ch = now['changes']
     assert ch['previous_generated_at'] == '2026-11-24 06:00:00 UTC'
     assert [(r['host'], r['id']) for r in ch['new']] == [('db1', 'role.public_grant')]
-    assert sorted((r['host'], r['id']) for r in ch['fixed']) == [('db1', 'health.idle_in_transaction'),
-                                                                   ('db3', 'report.no_result')]
+    fixed = sorted((r['host'], r['id']) for r in ch['fixed'])
+    assert fixed == [('db1', 'health.idle_in_transaction'), ('db3', 'report.no_result')]
     assert [(r['host'], r['id']) for r in ch['still_open']] == [('db2', 'health.checksum_failures')]
     assert 'New: 1, fixed: 2, still open: 1.' in render_markdown(now)
     assert 'Since the previous report' in render_html(now)

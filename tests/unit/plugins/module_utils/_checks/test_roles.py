@@ -57,8 +57,8 @@ def test_createrole_before_16_reaches_every_non_superuser_role():
 
 
 def test_findings_and_ok_per_check():
-    f = facts([grant(21, 22), grant(20, 21), grant(23, 21)], extra=[role(40, 'legacy', login=True, password='md5'),
-                                                                     role(41, 'unused')])
+    extra = [role(40, 'legacy', login=True, password='md5'), role(41, 'unused')]
+    f = facts([grant(21, 22), grant(20, 21), grant(23, 21)], extra=extra)
     out = roles.with_ok(roles.evaluate(f, 'postgres'), [c for c in roles.CHECKS if roles.CHECKS[c][0] != 'drift'
                                                         and c != 'role.not_seen'])
     problems = sorted((x['id'], x['severity'], x['object']) for x in out if x['severity'] != 'ok')
