@@ -1,0 +1,98 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: pgops contributors
+"""pgBackRest: argument lists (never shell strings) and parsers of its output.
+
+Known here: pgBackRest 2.45 ``verify`` reports an invalid checksum or a missing WAL segment
+only in its log output (at level info) and still exits 0, so the output is parsed and the exit
+code is never trusted alone.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import re
+
+from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ToolError
+
+
+def argv(command, stanza=None, config=None, options=None, binary='pgbackrest'):
+    """``pgbackrest [--config=..] [--stanza=..] [--key=value ..] command`` as a list."""
+    out = [binary]
+    if config:
+        out.append('--config=%s' % config)
+    if stanza:
+        out.append('--stanza=%s' % stanza)
+    for key in sorted(options or {}):
+        value = options[key]
+        if value is None or value is False:
+            continue
+        out.append('--%s' % key if value is True else '--%s=%s' % (key, value))
+    out.append(command)
+    return out
+
+
+def parse_info(text):
+    """The stanzas of ``pgbackrest info --output=json``."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ToolError('pgbackrest info did not print JSON (%s). Fix: run it by hand with --output=json' % exc)
+    if not isinstance(data, list):
+        raise ToolError('pgbackrest info printed %s, not a list of stanzas' % type(data).__name__)
+    return data
+
+
+_INVALID = re.compile(r"INFO: (invalid checksum|invalid result|file missing|missing) '([^']+)'")
+_STANZA_STATUS = re.compile(r'^\s*status: (\S+)', re.M)
+_BACKUP_STATUS = re.compile(r'backup: ([^,\s]+), status: ([^,\s]+)')
+_WAL_RANGE = re.compile(r"archiveId: (\S+), wal start: ([0-9A-F]{24}), wal stop: ([0-9A-F]{24})")
+
+
+def parse_verify(text):
+    """Problems named in ``pgbackrest verify --log-level-console=detail`` output.
+
+    Continuous WAL ranges come as DETAIL lines; two ranges of one timeline mean a gap.
+    """
+    problems = []
+    ranges = [{'archive_id': a, 'start': s, 'stop': e} for a, s, e in _WAL_RANGE.findall(text)]
+    for kind, path in _INVALID.findall(text):
+        problems.append({'kind': kind, 'file': path, 'backup': path.split('/')[0] if '/' in path else None})
+    for label, status in _BACKUP_STATUS.findall(text):
+        if status != 'valid':
+            problems.append({'kind': 'backup %s' % status, 'file': None, 'backup': label})
+    gaps = wal_gaps(ranges)
+    for gap in gaps:
+        problems.append({'kind': 'missing WAL', 'file': '%s..%s' % (gap['first'], gap['last']), 'backup': None})
+    statuses = _STANZA_STATUS.findall(text)
+    return {'status': 'error' if 'error' in statuses or problems else 'ok', 'problems': problems,
+            'wal_ranges': ranges, 'wal_gaps': gaps}
+
+
+def _segment_name(timeline, number):
+    return '%s%08X%08X' % (timeline, number // 0x100, number % 0x100)
+
+
+def wal_gaps(ranges):
+    """Missing segments between consecutive continuous ranges of the same archive id and timeline."""
+    gaps = []
+    by_key = {}
+    for r in ranges:
+        by_key.setdefault((r['archive_id'], r['start'][:8]), []).append(r)
+    for (archive_id, timeline), items in sorted(by_key.items()):
+        items = sorted(items, key=lambda r: wal_segment_number(r['start']))
+        for prev, nxt in zip(items, items[1:]):
+            first = wal_segment_number(prev['stop']) + 1
+            last = wal_segment_number(nxt['start']) - 1
+            if last >= first:
+                gaps.append({'archive_id': archive_id, 'first': _segment_name(timeline, first),
+                             'last': _segment_name(timeline, last), 'segments': last - first + 1})
+    return gaps
+
+
+def wal_segment_number(name):
+    """Position of a WAL segment file name (timeline ignored), for 16 MB segments."""
+    return int(name[8:16], 16) * 0x100 + int(name[16:24], 16)

@@ -1,0 +1,79 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""backup_verify with real pgBackRest on a local repository."""
+
+import glob
+import os
+import time
+
+import pytest
+
+from tests.harness.pgbackrest import Stanza
+from tests.harness.pgcluster import ModuleFailed, run_module
+
+
+@pytest.fixture()
+def stanza():
+    s = Stanza().start()
+    yield s
+    s.destroy()
+
+
+def problems(result):
+    return sorted((f['id'], f['severity']) for f in result['findings'] if f['severity'] in ('warning', 'critical'))
+
+
+def test_no_backup_then_a_healthy_backup(stanza):
+    result = run_module('backup_verify', stanza.module_args())
+    assert ('backup.none', 'critical') in problems(result)
+    stanza.backup('full')
+    result = run_module('backup_verify', stanza.module_args())
+    assert problems(result) == []
+    assert [b['type'] for b in result['backups']] == ['full']
+    assert [c[-1] for c in result['commands']] == ['info', 'check', 'verify']
+
+
+def test_corrupted_repository_file_is_named(stanza):
+    stanza.backup('full')
+    label = run_module('backup_verify', stanza.module_args(run_check=False))['backups'][0]['label']
+    victim = sorted(glob.glob(os.path.join(stanza.repo, 'backup', stanza.name, label, 'pg_data', 'base', '*', '*')))[0]
+    with open(victim, 'r+b') as fh:
+        fh.seek(20)
+        fh.write(b'corrupted by the test')
+    result = run_module('backup_verify', stanza.module_args(run_check=False))
+    damaged = [f for f in result['findings'] if f['id'] == 'backup.verify']
+    rel = os.path.relpath(victim, os.path.join(stanza.repo, 'backup', stanza.name))
+    assert ('critical', '%s %s' % (stanza.name, rel), 'invalid checksum') in [
+        (f['severity'], f['object'], f['observed']) for f in damaged]
+    assert ('critical', '%s %s' % (stanza.name, label), 'backup invalid') in [
+        (f['severity'], f['object'], f['observed']) for f in damaged]
+
+
+def test_missing_wal_segment_is_a_gap(stanza):
+    stanza.backup('full')
+    for i in range(3):
+        stanza.cluster.psql('SELECT pg_switch_wal(); CREATE TABLE t%d (i int);' % i)
+    time.sleep(2)
+    segments = sorted(glob.glob(os.path.join(stanza.repo, 'archive', stanza.name, '*', '*', '0000*')))
+    os.unlink(segments[-2])
+    result = run_module('backup_verify', stanza.module_args(run_check=False))
+    gap = [f for f in result['findings'] if f['id'] == 'backup.archive_gap']
+    assert gap and gap[0]['severity'] == 'critical'
+    assert os.path.basename(segments[-2])[:24] in gap[0]['observed']
+
+
+def test_old_full_backup(stanza):
+    stanza.backup('full')
+    result = run_module('backup_verify', stanza.module_args(thresholds={'full_max_age_hours': 0.0001}))
+    assert ('backup.full_age', 'critical') in problems(result)
+
+
+@pytest.mark.parametrize('extra,words', [
+    ({'stanza': 'nope'}, "parameter 'stanza': 'nope' is not in the repository"),
+    ({'config': '/nonexistent/pgbackrest.conf'}, "parameter 'config'"),
+    ({'thresholds': {'full_max_age_hours': 'a week'}}, "parameter 'thresholds.full_max_age_hours'"),
+    ({'waivers': [{'id': 'backup.nope', 'reason': 'r', 'expires': '2099-01-01'}]}, 'matches no check'),
+])
+def test_bad_input(stanza, extra, words):
+    with pytest.raises(ModuleFailed) as err:
+        run_module('backup_verify', stanza.module_args(**extra))
+    assert words in err.value.result['msg'] and 'Fix:' in err.value.result['msg']
