@@ -73,7 +73,7 @@ integration: system-packages collection
 	$(BIN)/pytest -q tests/integration
 
 molecule: system-packages collection
-	cd $(CURDIR) && $(BIN)/molecule test -s install && $(BIN)/molecule test -s secure
+	cd $(CURDIR) && $(BIN)/molecule test -s install && $(BIN)/molecule test -s secure && $(BIN)/molecule test -s backup
 
 bench: system-packages collection
 	$(BIN)/python tests/bench/bench_health_check.py

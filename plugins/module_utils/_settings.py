@@ -112,7 +112,8 @@ def validate(requested, rows, param='settings'):
                 _check_number(name, value, row)
             elif row['vartype'] == 'enum':
                 allowed = row.get('enumvals') or []
-                if str(value).lower() not in [str(a).lower() for a in allowed]:
+                text = render_value(value) if isinstance(value, bool) else str(value)
+                if text.lower() not in [str(a).lower() for a in allowed]:
                     raise ValueError('one of %s' % ', '.join(allowed))
         except ValueError as exc:
             raise ParameterError(where, '%r is not valid for a %s setting' % (value, row['vartype']),
@@ -178,7 +179,7 @@ def same_as_running(value, row):
         number = _base_number(value, row)
         return number is not None and abs(number - float(current)) < 1e-9 * max(1.0, abs(number))
     if row['vartype'] == 'enum':
-        return str(value).lower() == current.lower()
+        return (render_value(value) if isinstance(value, bool) else str(value)).lower() == current.lower()
     return str(value) == current
 
 

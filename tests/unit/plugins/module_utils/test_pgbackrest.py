@@ -19,8 +19,8 @@ GAP = """2026-11-24 08:03:51.952 P00 DETAIL: archiveId: 15-1, wal start: 0000000
 
 
 def test_argv_never_builds_a_shell_string():
-    assert pgbr.argv('backup', 'main', '/etc/pgbackrest/pgbackrest.conf', {'type': 'full', 'process-max': 2,
-                                                                        'delta': True, 'archive-mode': None}) == [
+    options = {'type': 'full', 'process-max': 2, 'delta': True, 'archive-mode': None}
+    assert pgbr.argv('backup', 'main', '/etc/pgbackrest/pgbackrest.conf', options) == [
         'pgbackrest', '--config=/etc/pgbackrest/pgbackrest.conf', '--stanza=main', '--delta', '--process-max=2',
         '--type=full', 'backup']
 

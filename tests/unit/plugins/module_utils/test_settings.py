@@ -5,6 +5,8 @@ from ansible_collections.pgops.postgresql.plugins.module_utils import _settings
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError
 
 ROWS = [
+    {'name': 'archive_mode', 'vartype': 'enum', 'unit': None, 'context': 'postmaster', 'min_val': None,
+     'max_val': None, 'enumvals': ['always', 'on', 'off']},
     {'name': 'log_file_mode', 'vartype': 'integer', 'unit': None, 'context': 'sighup', 'min_val': '0',
      'max_val': '511', 'enumvals': None},
     {'name': 'shared_buffers', 'vartype': 'integer', 'unit': '8kB', 'context': 'postmaster', 'min_val': '16',
@@ -27,7 +29,7 @@ ROWS = [
 @pytest.mark.parametrize('settings', [
     {'shared_buffers': '1GB'}, {'shared_buffers': 16384}, {'work_mem': '64kB'}, {'checkpoint_timeout': '15min'},
     {'checkpoint_timeout': 900}, {'random_page_cost': 1.1}, {'random_page_cost': '1.1'},
-    {'log_connections': True}, {'log_connections': 'on'}, {'wal_level': 'Replica'},
+    {'log_connections': True}, {'log_connections': 'on'}, {'wal_level': 'Replica'}, {'archive_mode': True},
     {'log_line_prefix': "%m [%p] %q%u@%d "}, {'pgaudit.log': 'ddl,role'}, {'log_file_mode': '0600'},
 ])
 def test_valid(settings):
