@@ -1,0 +1,79 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""restore_test with real pgBackRest: restores, validates, measures, and leaves nothing behind."""
+
+import os
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+from tests.harness.pgbackrest import Stanza
+from tests.harness.pgcluster import ModuleFailed, run_module
+
+
+@pytest.fixture()
+def stanza():
+    s = Stanza().start()
+    s.cluster.psql('CREATE DATABASE shop')
+    s.cluster.psql('CREATE TABLE orders AS SELECT g AS id FROM generate_series(1, 1234) g;'
+                   'CREATE INDEX ON orders (id);', db='shop')
+    s.backup('full')
+    yield s
+    s.destroy()
+
+
+@pytest.fixture()
+def scratch_root():
+    """A scratch root the postgres user can traverse (pytest's tmp_path is private to root)."""
+    path = tempfile.mkdtemp(prefix='pgops-scratch-')
+    os.chmod(path, 0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def args(s, tmp_path, **extra):
+    a = dict(stanza=s.name, config=s.config, scratch_root=str(tmp_path), bin_dir=s.cluster.bin_dir)
+    a.update(extra)
+    return a
+
+
+def scratch_servers():
+    out = subprocess.run(['pgrep', '-af', 'pgops-restore-'], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if 'postgres' in line and 'pgrep' not in line]
+
+
+def test_restore_validate_and_clean_up(stanza, scratch_root):
+    tmp_path = scratch_root
+    planned = run_module('restore_test', args(stanza, tmp_path), check_mode=True)
+    assert '--archive-mode=off' in planned['commands'][0] and '--type=immediate' in planned['commands'][0]
+    assert os.listdir(tmp_path) == []
+    result = run_module('restore_test', args(stanza, tmp_path, sample_tables=['shop.public.orders'],
+                                              amcheck_databases=['shop'], dump_database='shop'))
+    assert result['findings'][0]['severity'] == 'ok', result['findings']
+    assert result['counts'] == {'shop.public.orders': 1234}
+    assert result['amcheck']['shop'] >= 1
+    assert set(result['timings']) == {'restore', 'start', 'validation', 'rto'}
+    assert result['left_behind'] is False and os.listdir(tmp_path) == [] and scratch_servers() == []
+    # the production stanza's archive was never written by the scratch server
+    assert stanza.cluster.is_running()
+
+
+def test_failed_validation_still_cleans_up(stanza, scratch_root):
+    tmp_path = scratch_root
+    result = run_module('restore_test', args(stanza, tmp_path, sample_tables=['shop.public.missing']))
+    assert result['findings'][0]['severity'] == 'critical'
+    assert 'validation failed' in result['findings'][0]['observed']
+    assert result['left_behind'] is False and os.listdir(tmp_path) == [] and scratch_servers() == []
+
+
+def test_counts_every_table_without_samples(stanza, scratch_root):
+    tmp_path = scratch_root
+    result = run_module('restore_test', args(stanza, tmp_path))
+    assert result['counts']['shop.public.orders'] == 1234
+
+
+def test_bad_scratch_root(stanza, tmp_path):
+    with pytest.raises(ModuleFailed) as err:
+        run_module('restore_test', args(stanza, str(tmp_path / 'nope')))
+    assert "parameter 'scratch_root'" in err.value.result['msg']
