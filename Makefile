@@ -62,7 +62,10 @@ sanity: venv
 	cd $(SANITY_TREE) && git init -q . && git add -A && \
 	  $(BIN)/ansible-test sanity --python 3.11 --requirements --color no
 
+# ansible-lint installs a copy of the collection under ~/.ansible/collections; a stale copy
+# (another checkout's) would hide new modules, so it is removed first.
 lint: venv collection
+	rm -rf $(HOME)/.ansible/collections/ansible_collections/pgops/postgresql
 	$(BIN)/ansible-lint --offline --profile production
 
 unit: venv collection

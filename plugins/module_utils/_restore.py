@@ -97,8 +97,8 @@ class Scratch(object):
             with open(conf) as fh:
                 existing = fh.read()
         with open(conf, 'w') as fh:
-            fh.write(existing + '\n' + SCRATCH_CONF.format(port=self.port, socket_dir=self.socket_dir, hba=hba,
-                                                            ident=ident))
+            scratch = SCRATCH_CONF.format(port=self.port, socket_dir=self.socket_dir, hba=hba, ident=ident)
+            fh.write(existing + '\n' + scratch)
         for path in (hba, ident, conf):
             os.chown(path, uid, gid)
             os.chmod(path, 0o600)

@@ -285,8 +285,8 @@ def main():
         rc, out, err = run(restore_argv)
         timings['restore'] = round(time.time() - t0, 3)
         if rc != 0:
-            raise ToolError('pgbackrest restore failed (exit %d): %s' % (rc, (err or out).strip().splitlines()[-1]
-                                                                          if (err or out).strip() else ''))
+            lines = (err or out).strip().splitlines()
+            raise ToolError('pgbackrest restore failed (exit %d): %s' % (rc, lines[-1] if lines else 'no output'))
         step = 'start'
         scratch.configure(uid, gid)
         t0 = time.time()

@@ -39,7 +39,7 @@ def args(s, tmp_path, **extra):
 
 
 def scratch_servers():
-    out = subprocess.run(['pgrep', '-af', 'pgops-restore-'], capture_output=True, text=True).stdout
+    out = subprocess.run(['pgrep', '-af', 'pgops-restore-'], capture_output=True, text=True, check=False).stdout
     return [line for line in out.splitlines() if 'postgres' in line and 'pgrep' not in line]
 
 
@@ -48,8 +48,8 @@ def test_restore_validate_and_clean_up(stanza, scratch_root):
     planned = run_module('restore_test', args(stanza, tmp_path), check_mode=True)
     assert '--archive-mode=off' in planned['commands'][0] and '--type=immediate' in planned['commands'][0]
     assert os.listdir(tmp_path) == []
-    result = run_module('restore_test', args(stanza, tmp_path, sample_tables=['shop.public.orders'],
-                                              amcheck_databases=['shop'], dump_database='shop'))
+    checks = dict(sample_tables=['shop.public.orders'], amcheck_databases=['shop'], dump_database='shop')
+    result = run_module('restore_test', args(stanza, tmp_path, **checks))
     assert result['findings'][0]['severity'] == 'ok', result['findings']
     assert result['counts'] == {'shop.public.orders': 1234}
     assert result['amcheck']['shop'] >= 1
