@@ -15,6 +15,7 @@ from ansible.module_utils.basic import env_fallback
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import (
     ConnectionFailed,
     MissingLibraryError,
+    ParameterError,
     QueryFailed,
 )
 from ansible_collections.pgops.postgresql.plugins.module_utils._sql import as_text
@@ -151,3 +152,31 @@ def connect(params, dbname=None, readonly=False, application_name='pgops',
     if readonly:
         conn.set_session(readonly=True, autocommit=False)
     return Session(conn, kw['dbname'], queries if queries is not None else [])
+
+
+ACCEPTING_DATABASES = 'SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1'
+
+
+def select_databases(available, wanted, excluded=()):
+    """The databases to visit: ``wanted`` (all ``available`` when empty) less ``excluded``."""
+    missing = sorted(set(wanted or []) - set(available))
+    if missing:
+        raise ParameterError('databases', 'database(s) %s do not exist or do not accept connections'
+                             % ', '.join(missing), 'use existing databases: %s' % ', '.join(available))
+    return [d for d in (wanted or available) if d not in set(excluded or [])]
+
+
+def per_database(params, session, names, collect, **opts):
+    """``collect(session)`` in each database: the open session for its own database, one new
+    connection (closed afterwards) for each other one."""
+    out = {}
+    for name in names:
+        if name == session.dbname:
+            out[name] = collect(session)
+            continue
+        other = connect(params, dbname=name, **opts)
+        try:
+            out[name] = collect(other)
+        finally:
+            other.close()
+    return out

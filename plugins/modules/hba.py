@@ -113,35 +113,16 @@ reloaded:
 '''
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.pgops.postgresql.plugins.module_utils import _hba
 from ansible_collections.pgops.postgresql.plugins.module_utils._connection import (
     connect, connection_argument_spec, require_psycopg2)
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import PgopsError
+from ansible_collections.pgops.postgresql.plugins.module_utils._files import read_text, write_atomic
 
 HEADER = 'Managed by pgops.postgresql (hba module). Changes here are overwritten.'
-
-
-def _read(path):
-    try:
-        with open(path, 'rb') as fh:
-            return to_text(fh.read())
-    except (IOError, OSError):
-        return None
-
-
-def _write(module, path, text):
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix='.pgops-hba-')
-    with os.fdopen(fd, 'wb') as fh:
-        fh.write(to_bytes(text))
-    module.atomic_move(tmp, path)
-    args = module.load_file_common_arguments(dict(path=path, owner=module.params['owner'],
-                                                  group=module.params['group'], mode=module.params['mode']))
-    module.set_fs_attributes_if_different(args, False)
 
 
 def check_and_reload(module, old_text):
@@ -162,7 +143,7 @@ def check_and_reload(module, old_text):
         if old_text is None:
             os.unlink(p['path'])
         else:
-            _write(module, p['path'], old_text)
+            write_atomic(module, p['path'], old_text, p['owner'], p['group'], p['mode'])
         raise
     finally:
         session.close()
@@ -183,7 +164,7 @@ def main():
     try:
         rules = _hba.normalize(p['rules'])
         new_text = _hba.render(rules, HEADER)
-        old_text = _read(p['path'])
+        old_text = read_text(p['path'])
         changed = new_text != old_text
         if changed and not module.check_mode:
             if p['reload']:
@@ -191,7 +172,7 @@ def main():
             if not os.path.isdir(os.path.dirname(p['path'])):
                 raise PgopsError("parameter 'path': the directory of %s does not exist. Fix: create the cluster first"
                                  % p['path'])
-            _write(module, p['path'], new_text)
+            write_atomic(module, p['path'], new_text, p['owner'], p['group'], p['mode'])
             if p['reload']:
                 check_and_reload(module, old_text)
     except PgopsError as exc:

@@ -182,9 +182,8 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks import health
 from ansible_collections.pgops.postgresql.plugins.module_utils._connection import (
-    HAS_PSYCOPG2, connect, connection_argument_spec)
-from ansible_collections.pgops.postgresql.plugins.module_utils._errors import (
-    ConnectionFailed, ParameterError, PgopsError)
+    HAS_PSYCOPG2, connect, connection_argument_spec, per_database, select_databases)
+from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ConnectionFailed, PgopsError
 from ansible_collections.pgops.postgresql.plugins.module_utils._findings import (
     apply_waivers, parse_waivers, sort_findings, summarize, waiver_argument_spec)
 
@@ -208,11 +207,7 @@ def argument_spec():
 
 def choose_databases(server, wanted, excluded):
     available = [d['datname'] for d in server['databases'] if d['datallowconn'] and not d['datistemplate']]
-    missing = sorted(set(wanted) - set(available))
-    if missing:
-        raise ParameterError('databases', "database(s) %s do not exist or do not accept connections"
-                             % ', '.join(missing), "use existing databases: %s" % ', '.join(available))
-    return [d for d in (wanted or available) if d not in set(excluded)]
+    return select_databases(available, wanted, excluded)
 
 
 def collect(params, thresholds, checks, queries):
@@ -230,15 +225,8 @@ def collect(params, thresholds, checks, queries):
         databases = {}
         if set(checks) & set(PER_DATABASE_CHECKS):
             dbnames = choose_databases(server, params['databases'], params['exclude_databases'])
-            for name in dbnames:
-                if name == session.dbname:
-                    databases[name] = health.collect_database(session, thresholds)
-                    continue
-                other = connect(params, dbname=name, **opts)
-                try:
-                    databases[name] = health.collect_database(other, thresholds)
-                finally:
-                    other.close()
+            databases = per_database(params, session, dbnames,
+                                     lambda s: health.collect_database(s, thresholds), **opts)
     finally:
         session.close()
     return {'server': server, 'databases': databases, 'disk': health.collect_disk(server['data_directory'])}

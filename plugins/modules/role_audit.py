@@ -137,7 +137,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks import roles as audit
 from ansible_collections.pgops.postgresql.plugins.module_utils._connection import (
-    connect, connection_argument_spec, require_psycopg2)
+    ACCEPTING_DATABASES, connect, connection_argument_spec, per_database, require_psycopg2, select_databases)
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError, PgopsError
 from ansible_collections.pgops.postgresql.plugins.module_utils._findings import (
     apply_waivers, parse_waivers, sort_findings, summarize, waiver_argument_spec)
@@ -173,22 +173,10 @@ def run(params):
                              % (priv['login_user'], priv['login_user']))
         facts = audit.collect_cluster(session, priv)
         facts['version_num'] = priv['version_num']
-        dbs = [r['datname'] for r in session.fetch_all(
-            'SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1', {})]
-        missing = sorted(set(params['databases']) - set(dbs))
-        if missing:
-            raise ParameterError('databases', 'database(s) %s do not exist or do not accept connections'
-                                 % ', '.join(missing), 'use existing databases: %s' % ', '.join(dbs))
-        facts['databases'] = {}
-        for name in params['databases'] or dbs:
-            if name == session.dbname:
-                facts['databases'][name] = audit.collect_database(session, params['max_objects_per_check'])
-                continue
-            other = connect(params, dbname=name, **opts)
-            try:
-                facts['databases'][name] = audit.collect_database(other, params['max_objects_per_check'])
-            finally:
-                other.close()
+        dbs = select_databases([r['datname'] for r in session.fetch_all(ACCEPTING_DATABASES, {})],
+                               params['databases'])
+        facts['databases'] = per_database(
+            params, session, dbs, lambda s: audit.collect_database(s, params['max_objects_per_check']), **opts)
     finally:
         session.close()
     checks = [c for c in audit.CHECKS if (c != 'role.not_seen' or seen is not None) and

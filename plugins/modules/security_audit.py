@@ -112,8 +112,8 @@ from ansible_collections.pgops.postgresql.plugins.module_utils import _tls
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks import _sql_security as q
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks import security
 from ansible_collections.pgops.postgresql.plugins.module_utils._connection import (
-    connect, connection_argument_spec, require_psycopg2)
-from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError, PgopsError
+    ACCEPTING_DATABASES, connect, connection_argument_spec, per_database, require_psycopg2, select_databases)
+from ansible_collections.pgops.postgresql.plugins.module_utils._errors import PgopsError
 from ansible_collections.pgops.postgresql.plugins.module_utils._findings import (
     apply_waivers, parse_waivers, sort_findings, summarize, waiver_argument_spec)
 
@@ -181,21 +181,9 @@ def collect(params, queries):
                  if priv['can_read_authid'] else None,
                  'non_ssl_sessions': session.fetch_all(q.NON_SSL_SESSIONS, {}), 'databases': {}}
         hba_rows = session.fetch_all(q.HBA_RULES, {}) if priv['is_superuser'] else None
-        dbs = [r['datname'] for r in session.fetch_all(
-            'SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1', {})]
-        missing = sorted(set(params['databases']) - set(dbs))
-        if missing:
-            raise ParameterError('databases', 'database(s) %s do not exist or do not accept connections'
-                                 % ', '.join(missing), 'use existing databases: %s' % ', '.join(dbs))
-        for name in params['databases'] or dbs:
-            if name == session.dbname:
-                facts['databases'][name] = session.fetch_one(q.DATABASE, {})
-                continue
-            other = connect(params, dbname=name, **opts)
-            try:
-                facts['databases'][name] = other.fetch_one(q.DATABASE, {})
-            finally:
-                other.close()
+        dbs = select_databases([r['datname'] for r in session.fetch_all(ACCEPTING_DATABASES, {})],
+                               params['databases'])
+        facts['databases'] = per_database(params, session, dbs, lambda s: s.fetch_one(q.DATABASE, {}), **opts)
     finally:
         session.close()
     files, hba_file, cert = host_facts(settings)

@@ -136,39 +136,19 @@ queries:
 '''
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.pgops.postgresql.plugins.module_utils import _settings
 from ansible_collections.pgops.postgresql.plugins.module_utils._connection import (
     connect, connection_argument_spec, require_psycopg2)
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import PgopsError
+from ansible_collections.pgops.postgresql.plugins.module_utils._files import read_text, write_atomic
 from ansible_collections.pgops.postgresql.plugins.module_utils._findings import finding
 from ansible_collections.pgops.postgresql.plugins.module_utils._service import (
     ClusterService, detect, service_argument_spec)
 
 HEADER = 'Managed by pgops.postgresql (settings module). Changes here are overwritten.'
-
-
-def _read(path):
-    try:
-        with open(path, 'rb') as fh:
-            return to_text(fh.read())
-    except (IOError, OSError):
-        return None
-
-
-def _write(module, path, text):
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.pgops-settings-')
-    with os.fdopen(fd, 'wb') as fh:
-        fh.write(to_bytes(text))
-    module.atomic_move(tmp, path)
-    file_args = module.load_file_common_arguments(dict(path=path, owner=module.params['owner'],
-                                                       group=module.params['group'], mode=module.params['mode']))
-    module.set_fs_attributes_if_different(file_args, False)
 
 
 def _file_errors(session, path):
@@ -186,13 +166,13 @@ def _file_errors(session, path):
 def apply(module, session, old_text, new_text, action):
     p = module.params
     path = p['path']
-    _write(module, path, new_text)
+    write_atomic(module, path, new_text, p['owner'], p['group'], p['mode'])
     rows, errors = _file_errors(session, path)
     if errors or (p['settings'] and not rows):
         if old_text is None:
             os.unlink(path)
         else:
-            _write(module, path, old_text)
+            write_atomic(module, path, old_text, p['owner'], p['group'], p['mode'])
         if errors:
             raise PgopsError("the server rejected %s line %s (%s): %s. The previous file was put back. Fix: correct "
                              "that setting" % (path, errors[0]['sourceline'], errors[0]['name'], errors[0]['error']))
@@ -238,7 +218,7 @@ def main():
             rows = session.fetch_all(_settings.CATALOG)
             _settings.validate(p['settings'], rows)
             new_text = _settings.render(p['settings'], HEADER)
-            old_text = _read(p['path'])
+            old_text = read_text(p['path'])
             plan = _settings.plan(old_text, new_text, rows, p['settings'])
             result.update(changed=new_text != old_text, changed_settings=plan['changed'], action=plan['action'],
                           restart_settings=plan['restart'])
