@@ -1,0 +1,304 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: pgops contributors
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: pitr_restore
+short_description: Point-in-time recovery of a cluster from pgBackRest, with safety checks and proof
+version_added: 0.1.0
+description:
+  - Restores a stanza into O(data_dir) up to a target (C(time), C(name) of a restore point, C(lsn),
+    C(xid) or C(immediate)), with C(--archive-mode=off) so the recovered server does not archive into
+    the stanza until you decide (re-enable archiving and take a new full backup afterwards).
+  - "Refuses, unless O(force): a running cluster (with O(force) it is stopped first), a data directory
+    that belongs to another cluster than the stanza (system identifier), a target time without a time
+    zone, before the oldest backup or after the newest archived WAL."
+  - In check mode returns the exact pgbackrest command and the backup set it would restore from.
+  - After recovery it starts the cluster, waits for the promotion (C(target_action=promote)) and proves
+    where recovery ended from the new timeline's history file (switch LSN and reason).
+author:
+  - pgops maintainers (@pgops)
+extends_documentation_fragment:
+  - pgops.postgresql.service
+options:
+  stanza:
+    description: The pgBackRest stanza.
+    type: str
+    required: true
+  config:
+    description: pgBackRest configuration file.
+    type: path
+  run_as:
+    description: OS user that runs pgbackrest (the data directory's owner).
+    type: str
+    default: postgres
+  target_type:
+    description: Kind of recovery target.
+    type: str
+    choices: [time, name, lsn, xid, immediate]
+    required: true
+  target:
+    description: The target (a time with a time zone, a restore point name, an LSN, a transaction id); not for V(immediate).
+    type: str
+  target_action:
+    description: What the server does at the target.
+    type: str
+    choices: [promote, pause, shutdown]
+    default: promote
+  set:
+    description: Backup label to restore from; default lets pgBackRest choose the newest backup before the target.
+    type: str
+  delta:
+    description: Restore only the files that differ (into an existing data directory).
+    type: bool
+    default: true
+  process_max:
+    description: Parallel restore processes.
+    type: int
+    default: 2
+  start:
+    description: Start the cluster after the restore and prove the target.
+    type: bool
+    default: true
+  force:
+    description: Act on a running cluster (stopping it), another cluster's directory, or a target outside the backup window.
+    type: bool
+    default: false
+  timeout:
+    description: Seconds to wait for the server to reach the target and be promoted.
+    type: int
+    default: 600
+attributes:
+  check_mode:
+    support: full
+    description: Returns the pgbackrest command and the backup set it would use; changes nothing.
+  diff_mode:
+    support: none
+    description: The whole data directory is replaced; there is no meaningful diff.
+seealso:
+  - module: pgops.postgresql.restore_test
+'''
+
+EXAMPLES = r'''
+- name: Dry run - what would a PITR to 03:00 UTC do
+  pgops.postgresql.pitr_restore:
+    stanza: main
+    data_dir: /var/lib/postgresql/15/main
+    version: "15"
+    cluster_name: main
+    target_type: time
+    target: "2026-11-24 03:00:00+00"
+  check_mode: true
+  register: plan
+
+- name: Restore to a named restore point
+  pgops.postgresql.pitr_restore:
+    stanza: main
+    data_dir: /var/lib/postgresql/15/main
+    version: "15"
+    cluster_name: main
+    target_type: name
+    target: before-release-42
+'''
+
+RETURN = r'''
+command:
+  description: The pgbackrest restore command (run, or planned in check mode).
+  returned: always
+  type: list
+  elements: str
+backup_set:
+  description: The backup the restore starts from.
+  returned: always
+  type: str
+recovery:
+  description: The proof - new timeline, the LSN where it switched, the history file's reason, and whether the server is in recovery.
+  returned: when started
+  type: dict
+  sample: {timeline: 2, switch_lsn: 0/3000100, reason: "before 2026-11-24 03:00:00+00", in_recovery: false}
+timings:
+  description: Seconds for stop, restore, start until promoted, and total.
+  returned: when not in check mode
+  type: dict
+'''
+
+import datetime
+import os
+import re
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.pgops.postgresql.plugins.module_utils import _pgbackrest as pgbr
+from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError, PgopsError, ToolError
+from ansible_collections.pgops.postgresql.plugins.module_utils._restore import as_user
+from ansible_collections.pgops.postgresql.plugins.module_utils._service import (
+    ClusterService, detect, service_argument_spec)
+
+_TZ = re.compile(r'([+-]\d{2}(:?\d{2})?|Z|UTC)$')
+
+
+def parse_target_time(text):
+    value = text.strip()
+    if not _TZ.search(value):
+        raise ParameterError('target', 'the time %r has no time zone' % text,
+                             "add one, e.g. '2026-11-24 03:00:00+00' (recovery would otherwise use the server's)")
+    iso = value.replace(' UTC', '+00:00').replace('Z', '+00:00')
+    iso = re.sub(r'([+-]\d{2})$', r'\1:00', iso)
+    try:
+        return datetime.datetime.fromisoformat(iso)
+    except ValueError:
+        raise ParameterError('target', '%r is not a time' % text, "write it as 'YYYY-MM-DD HH:MM:SS+00'")
+
+
+def is_running(data_dir):
+    pidfile = os.path.join(data_dir, 'postmaster.pid')
+    try:
+        with open(pidfile) as fh:
+            pid = int(fh.readline().strip())
+        os.kill(pid, 0)
+        return True
+    except (IOError, OSError, ValueError):
+        return False
+
+
+def system_identifier(run, bin_dir, data_dir):
+    rc, out, err = run([os.path.join(bin_dir, 'pg_controldata'), data_dir])
+    m = re.search(r'Database system identifier:\s+(\d+)', out or '')
+    return int(m.group(1)) if rc == 0 and m else None
+
+
+def choose_set(backups, target_type, target_time):
+    ordered = sorted(backups, key=lambda b: b['timestamp']['stop'])
+    if not ordered:
+        return None
+    if target_type == 'time' and target_time is not None:
+        before = [b for b in ordered if b['timestamp']['stop'] <= target_time.timestamp()]
+        return (before or ordered[:1])[-1]['label']
+    return ordered[-1]['label']
+
+
+def history(data_dir):
+    files = sorted(f for f in os.listdir(os.path.join(data_dir, 'pg_wal')) if f.endswith('.history'))
+    if not files:
+        return None
+    with open(os.path.join(data_dir, 'pg_wal', files[-1])) as fh:
+        lines = [line.split('\t') for line in fh.read().strip().splitlines() if line.strip()]
+    last = lines[-1]
+    return {'timeline': int(files[-1][:8], 16), 'switch_lsn': last[1] if len(last) > 1 else None,
+            'reason': last[2] if len(last) > 2 else None}
+
+
+def main():
+    spec = service_argument_spec()
+    spec.update(
+        stanza=dict(type='str', required=True), config=dict(type='path'), run_as=dict(type='str', default='postgres'),
+        target_type=dict(type='str', required=True, choices=['time', 'name', 'lsn', 'xid', 'immediate']),
+        target=dict(type='str'), target_action=dict(type='str', default='promote',
+                                                    choices=['promote', 'pause', 'shutdown']),
+        set=dict(type='str'), delta=dict(type='bool', default=True), process_max=dict(type='int', default=2),
+        start=dict(type='bool', default=True), force=dict(type='bool', default=False),
+        timeout=dict(type='int', default=600),
+    )
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True, required_one_of=[('data_dir', 'cluster_name')])
+    p = module.params
+    commands = []
+
+    def run(argv):
+        commands.append(argv)
+        return module.run_command(argv)
+
+    try:
+        data_dir = p['data_dir'] or '/var/lib/postgresql/%s/%s' % (p['version'], p['cluster_name'])
+        bin_dir = p['bin_dir'] or '/usr/lib/postgresql/%s/bin' % (p['version'] or '15')
+        if p['target_type'] != 'immediate' and not p['target']:
+            raise ParameterError('target', 'a %s target needs a value' % p['target_type'], 'give target')
+        target_time = parse_target_time(p['target']) if p['target_type'] == 'time' else None
+        rc, out, err = run(as_user(pgbr.argv('info', p['stanza'], p['config'], {'output': 'json'}), p['run_as']))
+        stanzas = [s for s in pgbr.parse_info(out) if s.get('name') == p['stanza']] if rc == 0 else []
+        if not stanzas or (stanzas[0].get('status') or {}).get('code') == 1:
+            raise PgopsError("parameter 'stanza': '%s' is not in the repository. Fix: check the stanza name and config"
+                             % p['stanza'])
+        stanza = stanzas[0]
+        backups = stanza.get('backup') or []
+        if not backups:
+            raise PgopsError("stanza %s has no backup to restore from. Fix: take a full backup first" % p['stanza'])
+        if target_time is not None and not p['force']:
+            oldest = min(b['timestamp']['stop'] for b in backups)
+            if target_time.timestamp() < oldest:
+                raise PgopsError('the target time %s is before the end of the oldest backup (%s). Fix: choose a later '
+                                 'target, or force=true' % (target_time, datetime.datetime.fromtimestamp(
+                                     oldest, datetime.timezone.utc)))
+            if target_time > datetime.datetime.now(datetime.timezone.utc):
+                raise PgopsError('the target time %s is in the future. Fix: choose a time that has passed' % target_time)
+        if os.path.exists(os.path.join(data_dir, 'global', 'pg_control')):
+            sysid = system_identifier(run, bin_dir, data_dir)
+            expected = (stanza.get('db') or [{}])[-1].get('system-id')
+            if sysid and expected and sysid != expected and not p['force']:
+                raise PgopsError('%s belongs to another cluster (system identifier %s, the stanza has %s). Fix: check '
+                                 'data_dir, or force=true to overwrite it' % (data_dir, sysid, expected))
+        running = is_running(data_dir)
+        if running and not p['force']:
+            raise PgopsError('the cluster in %s is running. Fix: stop it first (cluster_service state=stopped), or '
+                             'force=true to let this module stop it' % data_dir)
+        options = {'pg1-path': data_dir, 'archive-mode': 'off', 'delta': p['delta'], 'process-max': p['process_max'],
+                   'target-action': p['target_action'], 'type': p['target_type'], 'log-level-console': 'warn'}
+        if p['target_type'] != 'immediate':
+            options['target'] = p['target']
+        if p['set']:
+            options['set'] = p['set']
+        command = as_user(pgbr.argv('restore', p['stanza'], p['config'], options), p['run_as'])
+        backup_set = p['set'] or choose_set(backups, p['target_type'], target_time)
+        if module.check_mode:
+            module.exit_json(changed=True, command=command, backup_set=backup_set, would_stop=running,
+                             commands=commands)
+        manager = p['service_manager']
+        if manager == 'auto':
+            manager = detect(p['version'], p['cluster_name'], data_dir)
+        svc = ClusterService(manager, run, p['version'], p['cluster_name'], data_dir, bin_dir,
+                             timeout=p['timeout'])
+        timings = {}
+        t_all = time.time()
+        if running:
+            t0 = time.time()
+            svc.act('stop')
+            timings['stop'] = round(time.time() - t0, 3)
+        t0 = time.time()
+        rc, out, err = run(command)
+        timings['restore'] = round(time.time() - t0, 3)
+        if rc != 0:
+            lines = (err or out).strip().splitlines()
+            raise ToolError('pgbackrest restore failed (exit %d): %s' % (rc, lines[-1] if lines else 'no output'))
+        result = dict(changed=True, command=command, backup_set=backup_set, commands=commands, timings=timings)
+        if p['start']:
+            t0 = time.time()
+            svc.act('start')
+            deadline = time.time() + p['timeout']
+            proof = None
+            while time.time() < deadline:
+                proof = history(data_dir)
+                if p['target_action'] != 'promote' or (proof and not os.path.exists(
+                        os.path.join(data_dir, 'recovery.signal'))):
+                    break
+                time.sleep(0.2)
+            timings['start'] = round(time.time() - t0, 3)
+            if p['target_action'] == 'promote' and os.path.exists(os.path.join(data_dir, 'recovery.signal')):
+                raise ToolError('the server did not finish recovery within %d s (missing WAL, or a target after the '
+                                'newest archived WAL). Fix: read the server log' % p['timeout'])
+            if proof:
+                proof['in_recovery'] = os.path.exists(os.path.join(data_dir, 'recovery.signal'))
+            result['recovery'] = proof
+        timings['total'] = round(time.time() - t_all, 3)
+    except PgopsError as exc:
+        module.fail_json(msg=exc.msg, commands=commands)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,109 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""pitr_restore with real pgBackRest: exactly the rows committed before the target come back."""
+
+import time
+
+import pytest
+
+from tests.harness.pgbackrest import Stanza
+from tests.harness.pgcluster import ModuleFailed, run_module
+
+
+def archived(c):
+    """Switch WAL in its own statement and wait until that segment is archived."""
+    segment = c.psql('SELECT pg_walfile_name(pg_switch_wal())')
+    for dummy in range(100):
+        if c.psql('SELECT last_archived_wal FROM pg_stat_archiver') >= segment:
+            return
+        time.sleep(0.1)
+    raise AssertionError('segment %s was not archived' % segment)
+
+
+@pytest.fixture()
+def history():
+    s = Stanza().start()
+    c = s.cluster
+    c.psql('CREATE TABLE t (i int)')
+    s.backup('full')
+    time.sleep(1.1)  # pgBackRest records the backup's stop time in whole seconds
+    c.psql('INSERT INTO t VALUES (1)')
+    archived(c)
+    marks = {'time': c.psql("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'")}
+    time.sleep(1.1)
+    c.psql('INSERT INTO t VALUES (2)')
+    c.psql("SELECT pg_create_restore_point('before-three')")
+    c.psql('INSERT INTO t VALUES (3)')
+    marks['lsn'] = c.psql('SELECT pg_current_wal_lsn()')
+    c.psql('INSERT INTO t VALUES (4)')
+    archived(c)
+    yield s, marks
+    s.destroy()
+
+
+def args(s, **extra):
+    a = dict(stanza=s.name, config=s.config, data_dir=s.cluster.data_dir, bin_dir=s.cluster.bin_dir,
+             service_manager='pg_ctl', timeout=120)
+    a.update(extra)
+    return a
+
+
+def rows(c):
+    return c.psql('SELECT string_agg(i::text, \',\' ORDER BY i) FROM t')
+
+
+@pytest.mark.parametrize('target_type,mark,expected', [
+    ('time', 'time', '1'),
+    ('name', None, '1,2'),
+    ('lsn', 'lsn', '1,2,3'),
+])
+def test_pitr_restores_exactly_the_rows_before_the_target(history, target_type, mark, expected):
+    s, marks = history
+    target = marks[mark] if mark else 'before-three'
+    with pytest.raises(ModuleFailed) as err:
+        run_module('pitr_restore', args(s, target_type=target_type, target=target))
+    assert 'is running' in err.value.result['msg']
+    s.cluster.stop()
+    plan = run_module('pitr_restore', args(s, target_type=target_type, target=target), check_mode=True)
+    assert '--archive-mode=off' in plan['command'] and '--type=%s' % target_type in plan['command']
+    assert plan['backup_set'] and not s.cluster.is_running()
+    result = run_module('pitr_restore', args(s, target_type=target_type, target=target))
+    assert result['recovery']['timeline'] == 2 and result['recovery']['in_recovery'] is False
+    assert rows(s.cluster) == expected
+    assert set(result['timings']) >= {'restore', 'start', 'total'}
+
+
+def test_force_stops_a_running_cluster(history):
+    s, marks = history
+    result = run_module('pitr_restore', args(s, target_type='time', target=marks['time'], force=True))
+    assert 'stop' in result['timings'] and rows(s.cluster) == '1'
+
+
+@pytest.mark.parametrize('extra,words', [
+    ({'target_type': 'time', 'target': '2026-11-24 03:00:00'}, 'has no time zone'),
+    ({'target_type': 'time', 'target': 'yesterday+00'}, 'is not a time'),
+    ({'target_type': 'time', 'target': '2001-01-01 00:00:00+00'}, 'before the end of the oldest backup'),
+    ({'target_type': 'name'}, 'needs a value'),
+    ({'target_type': 'immediate', 'stanza': 'nope'}, "'nope' is not in the repository"),
+])
+def test_bad_input_changes_nothing(history, extra, words):
+    s, marks = history
+    s.cluster.stop()
+    with pytest.raises(ModuleFailed) as err:
+        run_module('pitr_restore', args(s, **extra))
+    assert words in err.value.result['msg']
+    assert not any(cmd[-1] == 'restore' for cmd in err.value.result.get('commands', []))
+
+
+def test_missing_wal_before_the_target_fails_clearly(history):
+    import glob
+    import os
+    s, marks = history
+    s.cluster.stop()
+    segments = sorted(glob.glob(os.path.join(s.repo, 'archive', s.name, '*', '*', '0000*')))
+    os.unlink(segments[-1])  # the segment holding rows 2 to 4 and the target LSN
+    with pytest.raises(ModuleFailed) as err:
+        run_module('pitr_restore', args(s, target_type='lsn', target=marks['lsn'], timeout=60))
+    msg = err.value.result['msg']
+    assert 'failed' in msg and 'Fix:' in msg
+    log = open(os.path.join(s.cluster.data_dir, 'pg_ctl.log')).read()
+    assert 'recovery ended before configured recovery target was reached' in log
