@@ -18,7 +18,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PGOPS_REPORT_DIR
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv system-packages collection demo test sanity lint unit integration molecule bench changelog clean
+.PHONY: help venv system-packages collection demo test sanity lint unit integration molecule bench bench-backup changelog clean
 
 help:
 	@echo "make demo         install PostgreSQL 15 on localhost with playbooks/install.yml, run playbooks/daily.yml"
@@ -81,6 +81,9 @@ molecule: system-packages collection
 bench: system-packages collection
 	$(BIN)/python tests/bench/bench_health_check.py
 	$(BIN)/python tests/bench/bench_audits.py
+
+bench-backup: system-packages collection
+	$(BIN)/python tests/bench/bench_backup.py
 
 changelog: venv
 	$(BIN)/antsibull-changelog lint

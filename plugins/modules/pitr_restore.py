@@ -129,6 +129,7 @@ timings:
 '''
 
 import datetime
+import json
 import os
 import re
 import time
@@ -172,6 +173,23 @@ def system_identifier(run, bin_dir, data_dir):
     rc, out, err = run([os.path.join(bin_dir, 'pg_controldata'), data_dir])
     m = re.search(r'Database system identifier:\s+(\d+)', out or '')
     return int(m.group(1)) if rc == 0 and m else None
+
+
+def newest_archived(run, p):
+    """Write time (epoch) of the newest WAL segment in the stanza's archive, from repo-ls."""
+    argv = as_user(pgbr.argv('repo-ls', p['stanza'], p['config'], {'recurse': True, 'output': 'json'}),
+                   p['run_as'])
+    argv.append('archive/%s' % p['stanza'])
+    rc, out, err = run(argv)
+    if rc != 0:
+        return None
+    try:
+        listing = json.loads(out)
+    except ValueError:
+        return None
+    times = [v.get('time') for k, v in listing.items()
+             if v.get('type') == 'file' and re.search(r'/[0-9A-F]{24}-[0-9a-f]+', k)]
+    return max(times) if times else None
 
 
 def choose_set(backups, target_type, target_time):
@@ -237,12 +255,21 @@ def main():
                                      oldest, datetime.timezone.utc)))
             if target_time > datetime.datetime.now(datetime.timezone.utc):
                 raise PgopsError('the target time %s is in the future. Fix: choose a time that has passed' % target_time)
+            newest = newest_archived(run, p)
+            if newest is not None and target_time.timestamp() > newest:
+                raise PgopsError('the target time %s is after the newest archived WAL (written %s): recovery would end '
+                                 'before it. Fix: choose an earlier target, or force=true' % (
+                                     target_time, datetime.datetime.fromtimestamp(newest, datetime.timezone.utc)))
         if os.path.exists(os.path.join(data_dir, 'global', 'pg_control')):
             sysid = system_identifier(run, bin_dir, data_dir)
             expected = (stanza.get('db') or [{}])[-1].get('system-id')
             if sysid and expected and sysid != expected and not p['force']:
                 raise PgopsError('%s belongs to another cluster (system identifier %s, the stanza has %s). Fix: check '
                                  'data_dir, or force=true to overwrite it' % (data_dir, sysid, expected))
+        if (os.path.isdir(data_dir) and os.listdir(data_dir) and
+                not os.path.exists(os.path.join(data_dir, 'PG_VERSION'))):
+            raise PgopsError("parameter 'data_dir': %s is not empty and is not a data directory. Fix: give an empty or "
+                             "new directory, or the data directory of the stopped cluster" % data_dir)
         running = is_running(data_dir)
         if running and not p['force']:
             raise PgopsError('the cluster in %s is running. Fix: stop it first (cluster_service state=stopped), or '

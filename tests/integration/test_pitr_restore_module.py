@@ -83,11 +83,15 @@ def test_force_stops_a_running_cluster(history):
     ({'target_type': 'time', 'target': 'yesterday+00'}, 'is not a time'),
     ({'target_type': 'time', 'target': '2001-01-01 00:00:00+00'}, 'before the end of the oldest backup'),
     ({'target_type': 'name'}, 'needs a value'),
+    ({'target_type': 'time', 'target': 'NOW'}, 'after the newest archived WAL'),
     ({'target_type': 'immediate', 'stanza': 'nope'}, "'nope' is not in the repository"),
 ])
 def test_bad_input_changes_nothing(history, extra, words):
     s, marks = history
     s.cluster.stop()
+    if extra.get('target') == 'NOW':
+        time.sleep(2)
+        extra = dict(extra, target=time.strftime('%Y-%m-%d %H:%M:%S+00', time.gmtime()))
     with pytest.raises(ModuleFailed) as err:
         run_module('pitr_restore', args(s, **extra))
     assert words in err.value.result['msg']
@@ -107,3 +111,11 @@ def test_missing_wal_before_the_target_fails_clearly(history):
     assert 'failed' in msg and 'Fix:' in msg
     log = open(os.path.join(s.cluster.data_dir, 'pg_ctl.log')).read()
     assert 'recovery ended before configured recovery target was reached' in log
+
+
+def test_not_empty_foreign_directory_is_refused(history, tmp_path):
+    s, marks = history
+    (tmp_path / 'notes.txt').write_text('not a data directory')
+    with pytest.raises(ModuleFailed) as err:
+        run_module('pitr_restore', args(s, target_type='immediate', data_dir=str(tmp_path)))
+    assert "parameter 'data_dir'" in err.value.result['msg'] and (tmp_path / 'notes.txt').exists()
