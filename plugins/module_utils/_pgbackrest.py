@@ -40,7 +40,8 @@ def parse_info(text):
     try:
         data = json.loads(text)
     except ValueError as exc:
-        raise ToolError('pgbackrest info did not print JSON (%s). Fix: run it by hand with --output=json' % exc)
+        raise ToolError('pgbackrest info printed no readable JSON (%s). Fix: check repo1-cipher-pass (a wrong pass '
+                        'makes the repository unreadable), then run pgbackrest info by hand' % exc)
     if not isinstance(data, list):
         raise ToolError('pgbackrest info printed %s, not a list of stanzas' % type(data).__name__)
     return data

@@ -77,3 +77,35 @@ def test_bad_input(stanza, extra, words):
     with pytest.raises(ModuleFailed) as err:
         run_module('backup_verify', stanza.module_args(**extra))
     assert words in err.value.result['msg'] and 'Fix:' in err.value.result['msg']
+
+
+def test_missing_repository_path_is_explained(stanza, tmp_path):
+    broken = tmp_path / 'pgbackrest.conf'
+    broken.write_text(open(stanza.config).read().replace(stanza.repo, '/nonexistent/pgops-repo'))
+    os.chmod(broken, 0o644)
+    os.chmod(tmp_path, 0o755)
+    with pytest.raises(ModuleFailed) as err:
+        run_module('backup_verify', stanza.module_args(config=str(broken)))
+    msg = err.value.result['msg']
+    assert msg.startswith('pgbackrest info failed') or "is not in the repository" in msg
+    assert 'Fix:' in msg
+
+
+def test_wrong_cipher_pass_is_explained(tmp_path):
+    s = Stanza(name='secret')
+    with open(s.config) as fh:
+        text = fh.read()
+    with open(s.config, 'w') as fh:
+        fh.write(text.replace('[global]\n', '[global]\nrepo1-cipher-type=aes-256-cbc\n'
+                                            'repo1-cipher-pass=correct-horse-battery-staple\n'))
+    try:
+        s.start()
+        s.backup('full')
+        wrong = text.replace('[global]\n', '[global]\nrepo1-cipher-type=aes-256-cbc\nrepo1-cipher-pass=wrong-pass\n')
+        with open(s.config, 'w') as fh:
+            fh.write(wrong)
+        with pytest.raises(ModuleFailed) as err:
+            run_module('backup_verify', s.module_args(run_check=False))
+        assert 'repo1-cipher-pass' in err.value.result['msg'] and 'Fix:' in err.value.result['msg']
+    finally:
+        s.destroy()
