@@ -61,6 +61,10 @@ sanity: venv
 	@$(BIN)/python tests/tools/offline_get_pip.py
 	cd $(SANITY_TREE) && git init -q . && git add -A && \
 	  $(BIN)/ansible-test sanity --python 3.11 --requirements --color no
+	@rm -rf $(BUILD)/dist && $(BIN)/ansible-galaxy collection build --output-path $(BUILD)/dist . >/dev/null
+	@! tar -tzf $(BUILD)/dist/*.tar.gz | grep -E '(^|/)(\.pytest_cache|__pycache__|\.venv|build|reports)/' \
+	  || { echo 'the built collection carries local files (see build_ignore in galaxy.yml)'; exit 1; }
+	@echo "collection builds: $$(ls $(BUILD)/dist)"
 
 # ansible-lint installs a copy of the collection under ~/.ansible/collections; a stale copy
 # (another checkout's) would hide new modules, so it is removed first.
