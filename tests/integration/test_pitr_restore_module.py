@@ -117,3 +117,11 @@ def test_missing_wal_before_the_target_fails_clearly(history):
     if 'failed' in msg:
         log = open(os.path.join(s.cluster.data_dir, 'pg_ctl.log')).read()
         assert 'recovery ended before configured recovery target was reached' in log
+
+
+def test_not_empty_foreign_directory_is_refused(history, tmp_path):
+    s, marks = history
+    (tmp_path / 'notes.txt').write_text('not a data directory')
+    with pytest.raises(ModuleFailed) as err:
+        run_module('pitr_restore', args(s, target_type='immediate', data_dir=str(tmp_path)))
+    assert "parameter 'data_dir'" in err.value.result['msg'] and (tmp_path / 'notes.txt').exists()
