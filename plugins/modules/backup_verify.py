@@ -157,8 +157,9 @@ def main():
                              "(the pgbackrest role writes /etc/pgbackrest/pgbackrest.conf)" % p['config'])
         rc, out, err = run('info', {'output': 'json'})
         if rc != 0:
-            raise ToolError("pgbackrest info failed (exit %d): %s. Fix: check the configuration and the repository "
-                            "path" % (rc, (err or out).strip().splitlines()[-1] if (err or out).strip() else 'no output'))
+            raise ToolError("pgbackrest info failed (exit %d): %s. Fix: check the configuration, the repository "
+                            "path and repo1-cipher-pass" % (
+                                rc, (err or out).strip().splitlines()[-1] if (err or out).strip() else 'no output'))
         stanzas = [s for s in pgbr.parse_info(out) if s.get('name') == p['stanza']]
         if not stanzas or (stanzas[0].get('status') or {}).get('code') == 1:
             raise PgopsError("parameter 'stanza': '%s' is not in the repository (%s). Fix: check the stanza name, or "
