@@ -42,6 +42,19 @@ def detect(version=None, cluster_name=None, data_dir=None, exists=os.path.exists
                          "give version and cluster_name (Debian layout) or data_dir (with bin_dir)")
 
 
+def pid_alive(pid):
+    """Whether the process runs (a zombie, not reaped where PID 1 does not reap, does not)."""
+    try:
+        os.kill(pid, 0)
+    except (OSError, TypeError):
+        return False
+    try:
+        with open('/proc/%d/stat' % pid) as fh:
+            return fh.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except (IOError, OSError, IndexError):
+        return True
+
+
 class ClusterService(object):
     """Builds and runs the commands for one cluster. ``run`` is ``module.run_command``."""
 

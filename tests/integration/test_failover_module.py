@@ -1,0 +1,178 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""failover and write_probe against real streaming replication: a primary and standbys on
+this machine, TLS with verify-full, a client committing every 20 ms through it all."""
+
+import os
+import signal
+import tempfile
+
+import pytest
+
+from tests.harness.pgcluster import ModuleFailed, run_module, wait_for
+from tests.harness.replication import ReplicaSet
+
+
+@pytest.fixture()
+def probe_dir():
+    d = tempfile.mkdtemp(prefix='pgops-probe-')
+    yield d
+
+
+def probe(rs, state, probe_dir, **extra):
+    args = dict(state=state, name='t', hosts=[dict(host=c.socket_dir, port=c.port) for c in rs.nodes.values()],
+                login_user='postgres', state_dir=probe_dir, interval_ms=20)
+    args.update(extra)
+    return run_module('write_probe', args)
+
+
+def kill9_postmaster(cluster):
+    with open(os.path.join(cluster.data_dir, 'postmaster.pid')) as fh:
+        pid = int(fh.readline())
+    os.kill(pid, signal.SIGKILL)
+    assert wait_for(lambda: not os.path.exists('/proc/%d' % pid) or open('/proc/%d/stat' % pid).read().split()[2]
+                    == 'Z', 10)
+    # Where PID 1 does not reap, the dead postmaster stays a zombie whose pid still answers
+    # kill(0) and blocks a restart: a reaped postmaster leaves a stale pid file, as here.
+    os.unlink(os.path.join(cluster.data_dir, 'postmaster.pid'))
+
+
+def start_quietly(cluster):
+    """Start after a crash: the first attempts can meet the dead postmaster's lock."""
+    return cluster.run([cluster.bin('pg_ctl'), '-D', cluster.data_dir, '-l', cluster.log_file, '-w', 'start'],
+                       check=False).returncode == 0
+
+
+def test_switchover_under_load_loses_nothing_and_the_old_primary_follows(probe_dir):
+    rs = ReplicaSet(standbys=2)
+    try:
+        before = run_module('failover', rs.module_args(action='status'))
+        assert before['primary'] == 'n1' and not before['split_brain']
+        assert [n['upstream'] for n in before['nodes'] if n['role'] == 'standby'] == ['n1', 'n1']
+        started = probe(rs, 'started', probe_dir)
+        assert started['changed'] and started['pid']
+        plan = run_module('failover', rs.module_args(action='switchover', candidate='n2'), check_mode=True)
+        assert rs.role('n1') == 'primary' and plan['plan'][0].startswith('pre-checks')
+        assert any(s.startswith('repoint n3') for s in plan['plan'])
+        result = run_module('failover', rs.module_args(action='switchover', candidate='n2'))
+        assert [s['step'] for s in result['steps']][:3] == ['CHECKPOINT on n1', 'stop n1 (fast)',
+                                                           'wait until n2 replays %s'
+                                                           % result['shutdown_checkpoint_lsn']]
+        assert rs.role('n2') == 'primary' and rs.role('n1') == 'standby' and rs.role('n3') == 'standby'
+        assert rs.upstream_port('n1') == str(rs.nodes['n2'].port)
+        assert rs.upstream_port('n3') == str(rs.nodes['n2'].port)
+        assert result['rejoin']['dropped_slots'] == ['n2', 'n3']
+        assert wait_for(lambda: rs.nodes['n2'].psql("SELECT count(*) FROM pg_stat_replication "
+                                                    "WHERE state = 'streaming'") == '2', 10)
+        stopped = probe(rs, 'stopped', probe_dir)
+        assert stopped['acknowledged'] > 10 and stopped['lost'] == 0
+        assert stopped['max_unavailable_seconds'] < 30
+        again = run_module('failover', rs.module_args(action='switchover', candidate='n2', primary='n1'))
+        assert again['changed'] is False
+        back = run_module('failover', rs.module_args(action='switchover', candidate='n1'))
+        assert back['old_primary'] == 'n2' and rs.role('n1') == 'primary' and rs.role('n2') == 'standby'
+    finally:
+        rs.destroy()
+
+
+def test_sync_failover_after_kill9_loses_no_acknowledged_commit(probe_dir):
+    rs = ReplicaSet(standbys=1, synchronous='n2')
+    try:
+        probe(rs, 'started', probe_dir)
+        assert wait_for(lambda: int(rs.nodes['n1'].psql('SELECT count(*) FROM pgops_write_probe')) > 20, 10)
+        kill9_postmaster(rs.nodes['n1'])
+        result = run_module('failover', rs.module_args(action='failover'))
+        assert result['primary'] == 'n2' and result['fenced'] is None and 'n1' in result['needs_rejoin']
+        assert rs.role('n2') == 'primary'
+        assert rs.nodes['n2'].psql('SHOW synchronous_standby_names') == ''
+        stopped = probe(rs, 'stopped', probe_dir)
+        assert stopped['acknowledged'] > 20 and stopped['lost'] == 0, stopped
+    finally:
+        rs.destroy()
+
+
+def test_async_failover_reports_the_measured_rpo(probe_dir):
+    rs = ReplicaSet(standbys=1)
+    try:
+        probe(rs, 'started', probe_dir)
+        assert wait_for(lambda: int(rs.nodes['n1'].psql('SELECT count(*) FROM pgops_write_probe')) > 20, 10)
+        kill9_postmaster(rs.nodes['n1'])
+        run_module('failover', rs.module_args(action='failover'))
+        stopped = probe(rs, 'stopped', probe_dir)
+        assert stopped['acknowledged'] > 20
+        assert stopped['lost'] == len(set(stopped['lost_seqs'])) or stopped['lost'] > 50
+        survivors = int(rs.nodes['n2'].psql("SELECT count(*) FROM pgops_write_probe WHERE run_id = 't'"))
+        assert survivors + stopped['lost'] >= stopped['acknowledged']
+    finally:
+        rs.destroy()
+
+
+def test_failover_refuses_a_lagging_candidate_and_rejoin_rewinds_extra_writes():
+    rs = ReplicaSet(standbys=2)
+    try:
+        # n3 stops receiving, the primary goes on writing, then dies.
+        rs.nodes['n3'].psql("ALTER SYSTEM SET primary_conninfo = ''; SELECT pg_reload_conf()")
+        assert wait_for(lambda: rs.nodes['n3'].psql('SELECT count(*) FROM pg_stat_wal_receiver') == '0', 10)
+        rs.nodes['n1'].psql('CREATE TABLE big AS SELECT g, repeat(\'x\', 200) AS pad FROM generate_series(1, 20000) g')
+        assert wait_for(lambda: rs.nodes['n2'].psql("SELECT to_regclass('big') IS NOT NULL") == 't', 10)
+        kill9_postmaster(rs.nodes['n1'])
+        args = rs.module_args(action='failover', candidate='n3', max_lag_bytes=1024)
+        with pytest.raises(ModuleFailed) as err:
+            run_module('failover', args)
+        assert 'refused' in err.value.result['msg'] and 'bytes behind' in err.value.result['msg']
+        assert rs.role('n3') == 'standby' and rs.role('n2') == 'standby'
+        plan = run_module('failover', rs.module_args(action='failover'), check_mode=True)
+        assert plan['primary'] == 'n2' and rs.role('n2') == 'standby'
+        assert any('n3 has WAL' in s for s in plan['plan']) is False
+        result = run_module('failover', rs.module_args(action='failover'))
+        assert result['primary'] == 'n2' and rs.role('n2') == 'primary'
+        # The old primary comes back on its own and takes writes the new timeline never saw.
+        assert wait_for(lambda: start_quietly(rs.nodes['n1']), 20)
+        rs.nodes['n1'].psql('CREATE TABLE only_on_old AS SELECT 1 AS x')
+        status = run_module('failover', rs.module_args(action='status'))
+        assert status['split_brain'] is True
+        with pytest.raises(ModuleFailed) as err:
+            run_module('failover', rs.module_args(action='switchover', candidate='n3'))
+        assert 'split brain' in err.value.result['msg']
+        with pytest.raises(ModuleFailed) as err:
+            run_module('failover', rs.module_args(action='rejoin', node='n1'))
+        assert 'is running' in err.value.result['msg'] and rs.role('n1') == 'primary'
+        plan = run_module('failover', rs.module_args(action='rejoin', node='n1', force=True), check_mode=True)
+        assert plan['plan'][0] == 'stop n1 (fast)' and rs.role('n1') == 'primary'
+        done = run_module('failover', rs.module_args(action='rejoin', node='n1', force=True))
+        assert done['rejoin']['rewound'] is True and rs.role('n1') == 'standby'
+        assert rs.upstream_port('n1') == str(rs.nodes['n2'].port)
+        assert rs.nodes['n1'].psql("SELECT to_regclass('only_on_old') IS NULL") == 't'
+        assert run_module('failover', rs.module_args(action='rejoin', node='n1'))['changed'] is False
+    finally:
+        rs.destroy()
+
+
+def test_bad_input_changes_nothing():
+    rs = ReplicaSet(standbys=1)
+    try:
+        same = run_module('failover', rs.module_args(action='switchover', candidate='n1'))
+        assert same['changed'] is False and same['msg'] == 'n1 is already the primary'
+        cases = [
+            (dict(action='switchover', primary='n2', candidate='n2'), "is the same node as primary"),
+            (dict(action='switchover', primary='n2'), "n2 is not the primary; n1 is"),
+            (dict(action='switchover', candidate='nope'), "parameter 'candidate'"),
+            (dict(action='switchover', candidate='n2', replication_password=''), "parameter 'replication_password'"),
+            (dict(action='rejoin'), "parameter 'node'"),
+            (dict(action='switchover', candidate='n2', max_lag_bytes=-1), "parameter 'max_lag_bytes'"),
+        ]
+        for extra, expected in cases:
+            with pytest.raises(ModuleFailed) as err:
+                run_module('failover', rs.module_args(**extra))
+            assert expected in err.value.result['msg'], (extra, err.value.result['msg'])
+        rs.nodes['n2'].psql("ALTER SYSTEM SET primary_conninfo = ''; SELECT pg_reload_conf()")
+        assert wait_for(lambda: rs.nodes['n2'].psql('SELECT count(*) FROM pg_stat_wal_receiver') == '0', 10)
+        with pytest.raises(ModuleFailed) as err:
+            run_module('failover', rs.module_args(action='switchover', candidate='n2'))
+        assert 'is not streaming from n1' in err.value.result['msg']
+        nodes = rs.node_specs(n1={'local': False})
+        with pytest.raises(ModuleFailed) as err:
+            run_module('failover', rs.module_args(action='failover', nodes=nodes))
+        assert 'cannot be fenced' in err.value.result['msg']
+        assert rs.role('n1') == 'primary' and rs.role('n2') == 'standby'
+    finally:
+        rs.destroy()
