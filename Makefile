@@ -18,7 +18,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PGOPS_REPORT_DIR
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv system-packages collection demo test sanity lint unit integration molecule bench bench-backup changelog clean
+.PHONY: help venv system-packages collection demo test sanity lint unit integration molecule bench bench-backup bench-failover changelog clean
 
 help:
 	@echo "make demo         install PostgreSQL 15 on localhost with playbooks/install.yml, run playbooks/daily.yml"
@@ -79,12 +79,19 @@ integration: system-packages collection
 	$(BIN)/python tests/tools/fetch_pg_major.py 16
 	$(BIN)/pytest -q tests/integration
 
+# molecule, like ansible-lint, runs a copy of the collection from ~/.ansible/collections: a stale one
+# would test old roles, so it is removed first.
 molecule: system-packages collection
-	cd $(CURDIR) && $(BIN)/molecule test -s install && $(BIN)/molecule test -s secure && $(BIN)/molecule test -s backup
+	rm -rf $(HOME)/.ansible/collections/ansible_collections/pgops/postgresql
+	cd $(CURDIR) && $(BIN)/molecule test -s install && $(BIN)/molecule test -s secure && $(BIN)/molecule test -s backup \
+	  && $(BIN)/molecule test -s replication
 
 bench: system-packages collection
 	$(BIN)/python tests/bench/bench_health_check.py
 	$(BIN)/python tests/bench/bench_audits.py
+
+bench-failover: system-packages collection
+	$(BIN)/python tests/bench/bench_failover.py
 
 bench-backup: system-packages collection
 	$(BIN)/python tests/bench/bench_backup.py

@@ -91,8 +91,8 @@ class Node(object):
             row = s.fetch_one(q.NODE_FACTS)
         finally:
             s.close()
-        row.update(reachable=True, port=self.port, addresses=[a for a in (self.replication_host, self.spec['host'])
-                                                               if a])
+        addresses = [a for a in (self.replication_host, self.spec['host']) if a]
+        row.update(reachable=True, port=self.port, addresses=addresses)
         self.facts = row
         return row
 
@@ -455,8 +455,8 @@ def failover(topo, opts, check_mode):
         raise rep.TopologyError(
             'failover refused, nothing was changed: %s is %d bytes behind the most advanced position known (bound '
             'max_lag_bytes=%d); promoting it would lose those transactions. Fix: choose the most advanced standby '
-            '(leave candidate out), wait, or force=true to accept the loss' % (candidate_name, lag,
-                                                                                opts['max_lag_bytes']))
+            '(leave candidate out), wait, or force=true to accept the loss'
+            % (candidate_name, lag, opts['max_lag_bytes']))
     new = topo.nodes[candidate_name]
     own = rep.standby_lsn(facts[candidate_name])
     others = _others(facts, (candidate_name,))

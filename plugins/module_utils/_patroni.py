@@ -144,9 +144,8 @@ def run_action(api, action, opts, params, check_mode, steps):
             return s.fetch_one('SELECT txid_current()::text AS xid, pg_current_wal_lsn()::text AS lsn')
         finally:
             s.close()
-    result['write'] = steps.run('verify %s accepts writes' % member['name'], wait_until, write,
-                               opts['timeout'], 'a write on %s' % member['name'])
+    result['write'] = steps.run('verify %s accepts writes' % member['name'], wait_until, write, opts['timeout'],
+                                'a write on %s' % member['name'])
     result['write_unavailable_seconds'] = round(time.time() - t0, 3)
     result['total_seconds'] = result['write_unavailable_seconds']
     return result
-

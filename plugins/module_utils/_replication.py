@@ -227,9 +227,10 @@ def choose_failover_candidate(facts, reference_lsn, wanted=None):
         if not standbys:
             raise TopologyError('no reachable standby to promote. Nothing was changed. Fix: start a standby, or '
                                 'restore the primary (pitr_restore)')
-        name = sorted(standbys, key=lambda n: (-(standby_lsn(standbys[n]) or 0),
-                                              0 if standbys[n].get('sync_state') in ('sync', 'quorum') else 1,
-                                              n))[0]
+        def rank(n):
+            return (-(standby_lsn(standbys[n]) or 0),
+                    0 if standbys[n].get('sync_state') in ('sync', 'quorum') else 1, n)
+        name = sorted(standbys, key=rank)[0]
     ahead = [standby_lsn(f) for f in standbys.values() if standby_lsn(f) is not None]
     ref = max([v for v in ahead + [lsn_to_int(reference_lsn) if reference_lsn else None] if v is not None] or [0])
     own = standby_lsn(standbys[name])

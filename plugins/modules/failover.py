@@ -264,7 +264,7 @@ from ansible_collections.pgops.postgresql.plugins.module_utils._timing import St
 def argument_spec():
     spec = connection_argument_spec()
     spec.update(
-        action=dict(type='str', default='status', choices=sorted(fo.ACTIONS)),
+        action=dict(type='str', default='status', choices=['status', 'switchover', 'failover', 'rejoin']),
         nodes=dict(type='list', elements='dict', options=fo.NODE_SPEC),
         primary=dict(type='str'), candidate=dict(type='str'), node=dict(type='str'),
         replication_user=dict(type='str', default='replicator'),

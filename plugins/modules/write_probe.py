@@ -126,6 +126,15 @@ errors:
   description: Number of failed attempts (connection refused, read-only server, terminated session).
   returned: when stopped
   type: int
+first_errors:
+  description: The first five error messages the writer logged.
+  returned: when stopped
+  type: list
+  elements: str
+log:
+  description: The writer's acknowledgement log (one C(seq epoch) line per acknowledged commit).
+  returned: always
+  type: str
 '''
 
 import os

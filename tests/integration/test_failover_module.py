@@ -54,9 +54,8 @@ def test_switchover_under_load_loses_nothing_and_the_old_primary_follows(probe_d
         assert rs.role('n1') == 'primary' and plan['plan'][0].startswith('pre-checks')
         assert any(s.startswith('repoint n3') for s in plan['plan'])
         result = run_module('failover', rs.module_args(action='switchover', candidate='n2'))
-        assert [s['step'] for s in result['steps']][:3] == ['CHECKPOINT on n1', 'stop n1 (fast)',
-                                                           'wait until n2 replays %s'
-                                                           % result['shutdown_checkpoint_lsn']]
+        wait_step = 'wait until n2 replays %s' % result['shutdown_checkpoint_lsn']
+        assert [s['step'] for s in result['steps']][:3] == ['CHECKPOINT on n1', 'stop n1 (fast)', wait_step]
         assert rs.role('n2') == 'primary' and rs.role('n1') == 'standby' and rs.role('n3') == 'standby'
         assert rs.upstream_port('n1') == str(rs.nodes['n2'].port)
         assert rs.upstream_port('n3') == str(rs.nodes['n2'].port)
@@ -150,6 +149,13 @@ def test_failover_refuses_a_lagging_candidate_and_rejoin_rewinds_extra_writes():
 def test_bad_input_changes_nothing():
     rs = ReplicaSet(standbys=1)
     try:
+        def next_xid():
+            return rs.nodes['n1'].psql('SELECT txid_snapshot_xmax(txid_current_snapshot())')
+        before = next_xid()
+        status = run_module('failover', rs.module_args(action='status'))
+        plan = run_module('failover', rs.module_args(action='switchover', candidate='n2'), check_mode=True)
+        assert status['nodes'][0]['role'] == 'primary' and plan['plan']
+        assert next_xid() == before, 'status and check mode must not write'
         same = run_module('failover', rs.module_args(action='switchover', candidate='n1'))
         assert same['changed'] is False and same['msg'] == 'n1 is already the primary'
         cases = [
