@@ -282,6 +282,11 @@ class Topology(object):
                              'Fix: check the nodes list' % (node.name, control.get('system_identifier'),
                                                             primary.name, primary.facts['system_identifier']))
         if not control['clean']:
+            pidfile = os.path.join(node.data_dir, 'postmaster.pid')
+            if os.path.exists(pidfile):
+                # Its process is gone (checked above); where PID 1 does not reap, the dead
+                # postmaster is a zombie whose pid still answers and would block the start.
+                os.unlink(pidfile)
             self.steps.run('finish crash recovery of %s' % node.name, node.finish_crash_recovery)
             result['crash_recovery'] = True
         saved = node.saved_config()
@@ -415,7 +420,8 @@ def switchover(topo, opts, check_mode):
     if opts['rejoin']:
         result['rejoin'] = topo.rejoin(old, new, opts['timeout'])
     sync = opts.get('synchronous_standby_names')
-    sync = old.facts.get('synchronous_standby_names') if sync is None else sync
+    if sync is None:
+        sync = rep.swap_sync_names(old.facts.get('synchronous_standby_names'), new.name, old.name)
     if sync:
         topo.steps.run('restore synchronous_standby_names on %s' % new.name, new.alter_system,
                        {'synchronous_standby_names': sync})

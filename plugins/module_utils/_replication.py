@@ -170,6 +170,38 @@ def failed_primary(facts):
     return named[0] if len(named) == 1 else None
 
 
+_SYNC = re.compile(r'^\s*(?:(FIRST|ANY)\s+)?(?:(\d+)\s*\()?(.*?)\)?\s*$', re.IGNORECASE | re.DOTALL)
+
+
+def _sync_name(token):
+    token = token.strip()
+    return token[1:-1].replace('""', '"') if token.startswith('"') else token.lower()
+
+
+def swap_sync_names(value, new_primary, old_primary):
+    """``synchronous_standby_names`` for the new primary after a switchover: the same rule with
+    the new primary's name replaced by the old primary's (which is now its standby).
+    ``'ANY 1 ("db2")'`` on db1 becomes ``'ANY 1 ("db1")'`` on db2."""
+    m = _SYNC.match(value or '')
+    if not value or not value.strip() or not m:
+        return value or ''
+    method, count, body = m.group(1), m.group(2), m.group(3)
+    names = [t.strip() for t in body.split(',') if t.strip()]
+    out = []
+    for token in names:
+        name = _sync_name(token)
+        if name == '*' or name not in (new_primary, new_primary.lower()):
+            out.append(token)
+        elif old_primary not in [_sync_name(t) for t in names]:
+            out.append('"%s"' % old_primary.replace('"', '""'))
+    if not out:
+        return ''
+    listed = ', '.join(out)
+    if count:
+        return '%s%s (%s)' % (method.upper() + ' ' if method else '', count, listed)
+    return listed
+
+
 def switchover_problems(facts, primary, candidate, max_lag_bytes, max_xact_seconds):
     """Why a planned switchover from ``primary`` to ``candidate`` must not start, as two lists:
     problems no ``force`` overrides (not a streaming standby of this primary) and bounds that
@@ -227,6 +259,7 @@ def choose_failover_candidate(facts, reference_lsn, wanted=None):
         if not standbys:
             raise TopologyError('no reachable standby to promote. Nothing was changed. Fix: start a standby, or '
                                 'restore the primary (pitr_restore)')
+
         def rank(n):
             return (-(standby_lsn(standbys[n]) or 0),
                     0 if standbys[n].get('sync_state') in ('sync', 'quorum') else 1, n)
@@ -250,7 +283,8 @@ def switchover_plan(primary, candidate, others, rejoin):
     if rejoin:
         steps.append('rejoin %s as a standby of %s (pg_rewind when needed, slot %s)' % (
             primary, candidate, slot_name(primary)))
-    steps.append('restore synchronous_standby_names on %s' % candidate)
+    steps.append('restore synchronous_standby_names on %s (the old rule, %s in place of %s)' % (
+        candidate, primary, candidate))
     return steps
 
 

@@ -172,7 +172,8 @@ attributes:
 notes:
   - Run V(switchover) on the primary's host and V(rejoin) on the rejoined node's host (C(delegate_to)), with those nodes C(local).
   - The new primary runs without synchronous standbys from its promotion until the old primary streams again
-    (less than a second in a switchover); C(synchronous_standby_names) is restored then.
+    (less than a second in a switchover); C(synchronous_standby_names) is restored then, with the new primary's
+    name replaced by the old primary's. After a V(failover) it stays empty until you set it again.
 seealso:
   - module: pgops.postgresql.write_probe
   - module: pgops.postgresql.cluster_service

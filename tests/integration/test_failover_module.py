@@ -3,6 +3,7 @@
 this machine, TLS with verify-full, a client committing every 20 ms through it all."""
 
 import os
+import shutil
 import signal
 import tempfile
 
@@ -14,8 +15,16 @@ from tests.harness.replication import ReplicaSet
 
 @pytest.fixture()
 def probe_dir():
+    """The probe's directory; a writer a failed test left running is stopped afterwards."""
     d = tempfile.mkdtemp(prefix='pgops-probe-')
     yield d
+    pid_file = os.path.join(d, 'write_probe-t.pid')
+    if os.path.exists(pid_file):
+        try:
+            os.kill(int(open(pid_file).read()), signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
+    shutil.rmtree(d, ignore_errors=True)
 
 
 def probe(rs, state, probe_dir, **extra):

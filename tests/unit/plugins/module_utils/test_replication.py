@@ -119,3 +119,17 @@ def test_plans_list_every_node():
     assert plan.index('repoint d to c') < plan.index('rejoin p as a standby of c (pg_rewind when needed, slot p)')
     assert rep.failover_plan('p', None, 'c', []) == ['promote c (reset synchronous_standby_names, pg_promote)',
                                                      'verify c accepts writes']
+
+
+@pytest.mark.parametrize('value,expected', [
+    ('', ''),
+    ('ANY 1 ("db2")', 'ANY 1 ("db1")'),
+    ('FIRST 1 (db2, db3)', 'FIRST 1 ("db1", db3)'),
+    ('2 (db1, db2, db3)', '2 (db1, db3)'),
+    ('db2', '"db1"'),
+    ('*', '*'),
+    ('ANY 1 ("pgops-molecule-repl-b")', 'ANY 1 ("db1")'),
+])
+def test_swap_sync_names(value, expected):
+    new = 'pgops-molecule-repl-b' if 'molecule' in value else 'db2'
+    assert rep.swap_sync_names(value, new, 'db1') == expected

@@ -1,0 +1,70 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""playbooks/dr_drill.yml for real on a drill inventory: a primary and a synchronous standby on this
+machine; the drill kills the primary, fails over, rejoins it and appends its record to the history."""
+
+import json
+import os
+import subprocess
+import sys
+
+import yaml
+
+from tests.harness.pgcluster import COLLECTIONS, ROOT
+from tests.harness.replication import REPLICATION_PASSWORD, ReplicaSet
+
+
+def inventory(rs, drill=True):
+    hosts = {}
+    for name, c in rs.nodes.items():
+        hosts[name] = {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable,
+                       'postgresql_port': c.port, 'postgresql_socket_dir': c.socket_dir,
+                       'postgresql_data_dir': c.data_dir, 'postgresql_service_manager': 'pg_ctl',
+                       'postgresql_admin_user': 'postgres', 'pgops_replication_address': '127.0.0.1'}
+        if drill:
+            hosts[name]['pgops_drill_inventory'] = True
+    return {'all': {'children': {'postgresql': {'hosts': hosts}},
+                    'vars': {'standby_replication_password': REPLICATION_PASSWORD, 'standby_ca_cert': rs.ca_file}}}
+
+
+def play(tmp_path, inv, extra=None):
+    path = tmp_path / 'hosts.yml'
+    path.write_text(yaml.safe_dump(inv))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, PGOPS_REPORT_DIR=str(tmp_path / 'reports'),
+               ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_NOCOLOR='1')
+    argv = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', str(path),
+            os.path.join(ROOT, 'playbooks', 'dr_drill.yml')]
+    for key, value in (extra or {}).items():
+        argv += ['-e', '%s=%s' % (key, value)]
+    return subprocess.run(argv, capture_output=True, text=True, env=env, cwd=str(tmp_path), check=False)
+
+
+def test_drill_refuses_without_the_drill_flag_and_the_confirmation(tmp_path):
+    rs = ReplicaSet(standbys=1)
+    try:
+        proc = play(tmp_path, inventory(rs, drill=False), {'pgops_drill_confirm': 'n1'})
+        assert proc.returncode != 0 and 'pgops_drill_inventory: true' in proc.stdout
+        proc = play(tmp_path, inventory(rs))
+        assert proc.returncode != 0 and 'pgops_drill_confirm=n1' in proc.stdout
+        assert rs.role('n1') == 'primary' and rs.role('n2') == 'standby'
+    finally:
+        rs.destroy()
+
+
+def test_drill_with_synchronous_replication_passes_and_keeps_a_history(tmp_path):
+    rs = ReplicaSet(standbys=1, synchronous='n1, n2')
+    try:
+        proc = play(tmp_path, inventory(rs), {'pgops_drill_confirm': 'n1', 'pgops_drill_warmup_seconds': 2})
+        assert proc.returncode == 0, proc.stdout[-4000:]
+        assert rs.role('n2') == 'primary' and rs.role('n1') == 'standby'
+        assert rs.upstream_port('n1') == str(rs.nodes['n2'].port)
+        lines = (tmp_path / 'reports' / 'dr_drill' / 'history.jsonl').read_text().splitlines()
+        record = json.loads(lines[-1])
+        failover = record['scenarios'][0]
+        assert failover['old_primary'] == 'n1' and failover['new_primary'] == 'n2'
+        assert int(failover['rpo_transactions']) == 0 and int(failover['acknowledged']) > 20
+        assert str(failover['passed']) == 'True' and float(failover['rto_seconds']) > 0
+        assert failover['rejoin']['crash_recovery'] is True
+        assert record['pitr'].startswith('not rehearsed')
+        assert '| failover |' in (tmp_path / 'reports' / 'dr_drill' / 'history.md').read_text()
+    finally:
+        rs.destroy()
