@@ -382,14 +382,24 @@ def _others(facts, exclude):
     return [n for n, f in facts.items() if n not in exclude and rep.node_role(f) == 'standby']
 
 
-def switchover(topo, opts, check_mode):
-    facts, primary_name = _facts(topo)
+def _read(topo, opts):
+    """Facts, the reachable primary, and the result to return at once when the candidate
+    already is the primary (a repeated switchover or failover changes nothing)."""
+    facts, primary = _facts(topo)
     wanted = opts.get('candidate')
-    if wanted and primary_name == wanted:
-        return dict(changed=False, primary=wanted, old_primary=opts.get('primary'), plan=[],
-                    msg='%s is already the primary' % wanted)
-    if opts.get('primary') and primary_name != opts['primary']:
+    if wanted and primary == wanted:
+        return facts, primary, dict(changed=False, primary=wanted, old_primary=opts.get('primary'), plan=[],
+                                    msg='%s is already the primary' % wanted)
+    if opts.get('primary') and primary and primary != opts['primary']:
         rep.find_primary(facts, opts['primary'])
+    return facts, primary, None
+
+
+def switchover(topo, opts, check_mode):
+    facts, primary_name, done = _read(topo, opts)
+    if done:
+        return done
+    wanted = opts.get('candidate')
     if not primary_name:
         raise rep.TopologyError('no reachable primary among the nodes. Nothing was changed. Fix: use action=failover')
     candidate_name = wanted or rep.best_streaming_standby(facts, primary_name)
@@ -430,14 +440,11 @@ def switchover(topo, opts, check_mode):
 
 
 def failover(topo, opts, check_mode):
-    facts, alive = _facts(topo)
+    facts, alive, done = _read(topo, opts)
+    if done:
+        return done
     wanted = opts.get('candidate')
-    if wanted and alive == wanted:
-        return dict(changed=False, primary=wanted, old_primary=opts.get('primary'), plan=[],
-                    msg='%s is already the primary' % wanted)
     old_name = opts.get('primary') or alive or rep.failed_primary(facts)
-    if opts.get('primary') and alive and alive != opts['primary']:
-        rep.find_primary(facts, opts['primary'])
     fence, stop_mode = None, 'fast'
     old = topo.nodes.get(old_name) if old_name else None
     if alive:
