@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""playbooks/dr_drill.yml for real on a drill inventory: a primary and a synchronous standby on this
-machine; the drill kills the primary, fails over, rejoins it and appends its record to the history."""
+"""The replication playbooks for real, on inventories of clusters on this machine: dr_drill.yml on a
+drill inventory (kills the primary, fails over, rejoins it, appends its record to the history), and
+failover.yml then rejoin.yml after a crash of the primary."""
 
 import json
 import os
@@ -10,6 +11,7 @@ import sys
 import yaml
 
 from tests.harness.pgcluster import COLLECTIONS, ROOT
+from tests.integration.test_failover_module import kill9_postmaster
 from tests.harness.replication import REPLICATION_PASSWORD, ReplicaSet
 
 
@@ -26,13 +28,13 @@ def inventory(rs, drill=True):
                     'vars': {'standby_replication_password': REPLICATION_PASSWORD, 'standby_ca_cert': rs.ca_file}}}
 
 
-def play(tmp_path, inv, extra=None):
+def play(tmp_path, inv, extra=None, playbook='dr_drill.yml'):
     path = tmp_path / 'hosts.yml'
     path.write_text(yaml.safe_dump(inv))
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, PGOPS_REPORT_DIR=str(tmp_path / 'reports'),
                ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_NOCOLOR='1')
     argv = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', str(path),
-            os.path.join(ROOT, 'playbooks', 'dr_drill.yml')]
+            os.path.join(ROOT, 'playbooks', playbook)]
     for key, value in (extra or {}).items():
         argv += ['-e', '%s=%s' % (key, value)]
     return subprocess.run(argv, capture_output=True, text=True, env=env, cwd=str(tmp_path), check=False)
@@ -66,5 +68,27 @@ def test_drill_with_synchronous_replication_passes_and_keeps_a_history(tmp_path)
         assert failover['rejoin']['crash_recovery'] is True
         assert record['pitr'].startswith('not rehearsed')
         assert '| failover |' in (tmp_path / 'reports' / 'dr_drill' / 'history.md').read_text()
+    finally:
+        rs.destroy()
+
+
+def test_failover_then_rejoin_playbooks_after_a_crash(tmp_path):
+    rs = ReplicaSet(standbys=2)
+    try:
+        kill9_postmaster(rs.nodes['n1'])
+        proc = play(tmp_path, inventory(rs), playbook='failover.yml')
+        assert proc.returncode != 0 and 'pgops_failover_confirm=most-advanced' in proc.stdout
+        assert rs.role('n2') == 'standby' and rs.role('n3') == 'standby'
+        proc = play(tmp_path, inventory(rs), {'pgops_failover_confirm': 'most-advanced'}, playbook='failover.yml')
+        assert proc.returncode == 0, proc.stdout[-4000:]
+        assert 'Needs rejoin (playbooks/rejoin.yml): n1' in proc.stdout
+        new = 'n2' if rs.role('n2') == 'primary' else 'n3'
+        other = 'n3' if new == 'n2' else 'n2'
+        assert rs.role(new) == 'primary' and rs.upstream_port(other) == str(rs.nodes[new].port)
+        proc = play(tmp_path, inventory(rs), {'pgops_rejoin_node': 'n1'}, playbook='rejoin.yml')
+        assert proc.returncode == 0, proc.stdout[-4000:]
+        assert rs.role('n1') == 'standby' and rs.upstream_port('n1') == str(rs.nodes[new].port)
+        again = play(tmp_path, inventory(rs), {'pgops_rejoin_node': 'n1'}, playbook='rejoin.yml')
+        assert again.returncode == 0 and 'already streams from' in again.stdout
     finally:
         rs.destroy()
