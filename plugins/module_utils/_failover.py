@@ -27,7 +27,7 @@ from ansible_collections.pgops.postgresql.plugins.module_utils._errors import (
     ConnectionFailed, ParameterError, PgopsError, ToolError)
 from ansible_collections.pgops.postgresql.plugins.module_utils._files import read_text
 from ansible_collections.pgops.postgresql.plugins.module_utils._restore import as_user
-from ansible_collections.pgops.postgresql.plugins.module_utils._service import ClusterService, detect, pid_alive
+from ansible_collections.pgops.postgresql.plugins.module_utils._service import ClusterService, detect, postmaster_running
 from ansible_collections.pgops.postgresql.plugins.module_utils._sql import compose, identifier, literal
 from ansible_collections.pgops.postgresql.plugins.module_utils._timing import Steps, wait_until
 
@@ -138,11 +138,7 @@ class Node(object):
                               self.data_dir, self.bin_dir, stop_mode=stop_mode, timeout=timeout)
 
     def postmaster_running(self):
-        try:
-            with open(os.path.join(self.data_dir, 'postmaster.pid')) as fh:
-                return pid_alive(int(fh.readline().strip()))
-        except (IOError, OSError, ValueError):
-            return False
+        return postmaster_running(self.data_dir)
 
     def controldata(self):
         rc, out, err = self.run([os.path.join(self.bin_dir, 'pg_controldata'), self.data_dir])

@@ -55,6 +55,16 @@ def pid_alive(pid):
         return True
 
 
+
+def postmaster_running(data_dir):
+    """Whether the postmaster named in ``data_dir/postmaster.pid`` runs."""
+    try:
+        with open(os.path.join(data_dir, 'postmaster.pid')) as fh:
+            return pid_alive(int(fh.readline().strip()))
+    except (IOError, OSError, ValueError):
+        return False
+
+
 class ClusterService(object):
     """Builds and runs the commands for one cluster. ``run`` is ``module.run_command``."""
 

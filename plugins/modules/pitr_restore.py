@@ -140,7 +140,7 @@ from ansible_collections.pgops.postgresql.plugins.module_utils import _pgbackres
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError, PgopsError, ToolError
 from ansible_collections.pgops.postgresql.plugins.module_utils._restore import as_user
 from ansible_collections.pgops.postgresql.plugins.module_utils._service import (
-    ClusterService, detect, service_argument_spec)
+    ClusterService, detect, postmaster_running, service_argument_spec)
 
 _TZ = re.compile(r'([+-]\d{2}(:?\d{2})?|Z|UTC)$')
 
@@ -156,17 +156,6 @@ def parse_target_time(text):
         return datetime.datetime.fromisoformat(iso)
     except ValueError:
         raise ParameterError('target', '%r is not a time' % text, "write it as 'YYYY-MM-DD HH:MM:SS+00'")
-
-
-def is_running(data_dir):
-    pidfile = os.path.join(data_dir, 'postmaster.pid')
-    try:
-        with open(pidfile) as fh:
-            pid = int(fh.readline().strip())
-        os.kill(pid, 0)
-        return True
-    except (IOError, OSError, ValueError):
-        return False
 
 
 def system_identifier(run, bin_dir, data_dir):
@@ -270,7 +259,7 @@ def main():
                 not os.path.exists(os.path.join(data_dir, 'PG_VERSION'))):
             raise PgopsError("parameter 'data_dir': %s is not empty and is not a data directory. Fix: give an empty or "
                              "new directory, or the data directory of the stopped cluster" % data_dir)
-        running = is_running(data_dir)
+        running = postmaster_running(data_dir)
         if running and not p['force']:
             raise PgopsError('the cluster in %s is running. Fix: stop it first (cluster_service state=stopped), or '
                              'force=true to let this module stop it' % data_dir)
