@@ -55,7 +55,6 @@ def pid_alive(pid):
         return True
 
 
-
 def postmaster_running(data_dir):
     """Whether the postmaster named in ``data_dir/postmaster.pid`` runs."""
     try:
