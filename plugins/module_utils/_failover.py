@@ -332,11 +332,16 @@ def _facts(topo, exclude=()):
     return facts, primary
 
 
-def status(topo, opts, check_mode):
+def summarize(topo):
+    """Every node read now, as status returns it, and the nodes that accept writes."""
     facts = topo.facts()
     primaries = sorted(n for n, f in facts.items() if rep.node_role(f) == 'primary')
     rep.annotate(facts, primaries[0] if len(primaries) == 1 else None)
-    nodes = [rep.summary(n, facts[n]) for n in topo.order]
+    return [rep.summary(n, facts[n]) for n in topo.order], primaries
+
+
+def status(topo, opts, check_mode):
+    nodes, primaries = summarize(topo)
     for n in nodes:
         if n['role'] == 'standby' and primaries and not n.get('upstream'):
             topo.warnings.append('%s is a standby but does not stream from %s' % (n['name'], primaries[0]))

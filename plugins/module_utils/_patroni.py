@@ -96,8 +96,9 @@ def _candidate(cluster, wanted, max_lag_bytes, force):
     return member
 
 
-def run_action(api, action, opts, params, check_mode, steps):
-    """status, switchover or failover through Patroni; returns the module result."""
+def run_action(api, action, opts, check_mode, steps):
+    """status, switchover or failover through Patroni; returns the module result. ``opts`` are the
+    module parameters (the login options reach the new leader for the write check)."""
     cluster = steps.run('GET /cluster', api.cluster)
     if action == 'status':
         leader = api.leader(cluster)
@@ -135,7 +136,7 @@ def run_action(api, action, opts, params, check_mode, steps):
         return lead if lead and lead.get('name') == member['name'] and lead.get('state') == 'running' else None
     lead = steps.run('wait for the new leader', wait_until, leader_running, opts['timeout'],
                      'Patroni reporting %s as the running leader' % member['name'], 0.05)
-    conn = dict(params, login_host=lead.get('host') or '', login_port=lead.get('port') or 5432, login_unix_socket='')
+    conn = dict(opts, login_host=lead.get('host') or '', login_port=lead.get('port') or 5432, login_unix_socket='')
 
     def write():
         s = connect(conn, application_name='pgops_failover')

@@ -53,8 +53,6 @@ WRITE_CHECK = 'SELECT txid_current()::text AS xid, pg_current_wal_lsn()::text AS
 
 REPLAY_LSN = 'SELECT pg_last_wal_replay_lsn()::text AS replay_lsn, pg_last_wal_receive_lsn()::text AS receive_lsn'
 
-RECEIVER = """SELECT status, sender_host, sender_port FROM pg_stat_wal_receiver"""
-
 SLOTS = 'SELECT slot_name, active FROM pg_replication_slots'
 
 CREATE_SLOT = 'SELECT pg_create_physical_replication_slot(%s, true)'

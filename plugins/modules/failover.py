@@ -256,7 +256,6 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pgops.postgresql.plugins.module_utils import _failover as fo
 from ansible_collections.pgops.postgresql.plugins.module_utils import _patroni
-from ansible_collections.pgops.postgresql.plugins.module_utils import _replication as rep
 from ansible_collections.pgops.postgresql.plugins.module_utils._connection import connection_argument_spec
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError, PgopsError
 from ansible_collections.pgops.postgresql.plugins.module_utils._timing import Steps
@@ -313,18 +312,14 @@ def main():
         if p['patroni_api']:
             api = _patroni.Patroni(p['patroni_api'], p['patroni_user'], p['patroni_password'],
                                    p['patroni_validate_certs'], p['timeout'])
-            result = _patroni.run_action(api, p['action'], p, p, module.check_mode, steps)
+            result = _patroni.run_action(api, p['action'], p, module.check_mode, steps)
             result['patroni_calls'] = api.calls
         else:
             topo = fo.Topology(p['nodes'], p, module.run_command)
             steps = topo.steps
             result = fo.ACTIONS[p['action']](topo, p, module.check_mode)
             if 'nodes' not in result:
-                topo.facts()
-                facts = dict((n, topo.nodes[n].facts) for n in topo.order)
-                primaries = [n for n, f in facts.items() if rep.node_role(f) == 'primary']
-                rep.annotate(facts, primaries[0] if len(primaries) == 1 else None)
-                result['nodes'] = [rep.summary(n, facts[n]) for n in topo.order]
+                result['nodes'] = fo.summarize(topo)[0]
     except PgopsError as exc:
         for w in topo.warnings if topo else []:
             module.warn(w)
