@@ -55,7 +55,7 @@ demo: system-packages collection
 
 test: sanity lint unit integration molecule
 
-sanity: venv
+sanity: system-packages
 	@rm -rf $(SANITY_TREE) && mkdir -p $(SANITY_TREE)
 	@git ls-files -z --cached --others --exclude-standard | rsync -a --from0 --files-from=- ./ $(SANITY_TREE)/
 	@$(BIN)/python tests/tools/offline_get_pip.py

@@ -26,7 +26,9 @@ options:
     type: path
   bin_dir:
     description:
-      - Directory of C(pg_ctl); defaults to C(/usr/lib/postgresql/VERSION/bin).
+      - Directory of C(pg_ctl) and the other server binaries.
+      - Defaults to C(/usr/lib/postgresql/MAJOR/bin), MAJOR being O(version) or, when it is not
+        given, the C(PG_VERSION) file of O(data_dir). No major version is assumed.
     type: path
   service_manager:
     description:

@@ -55,8 +55,8 @@ def require_psycopg2():
     if not HAS_PSYCOPG2:
         raise MissingLibraryError(
             "psycopg2 is not installed for the Python that runs this module on the managed host. "
-            "Fix: install it there (Debian: apt-get install python3-psycopg2; or pip install "
-            "psycopg2-binary into the ansible_python_interpreter).")
+            "Fix: apt-get install python3-psycopg2 on the managed host (Debian), or pip install "
+            "psycopg2-binary into its ansible_python_interpreter.")
 
 
 def conn_kwargs(params, dbname=None, application_name='pgops'):

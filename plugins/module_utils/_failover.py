@@ -16,7 +16,6 @@ __metaclass__ = type
 
 import glob
 import os
-import pwd
 import shutil
 import time
 
@@ -26,8 +25,9 @@ from ansible_collections.pgops.postgresql.plugins.module_utils._connection impor
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import (
     ConnectionFailed, ParameterError, PgopsError, ToolError)
 from ansible_collections.pgops.postgresql.plugins.module_utils._files import read_text
-from ansible_collections.pgops.postgresql.plugins.module_utils._restore import as_user
-from ansible_collections.pgops.postgresql.plugins.module_utils._service import ClusterService, detect, postmaster_running
+from ansible_collections.pgops.postgresql.plugins.module_utils._layout import Layout, controldata
+from ansible_collections.pgops.postgresql.plugins.module_utils._process import as_user, owner_of
+from ansible_collections.pgops.postgresql.plugins.module_utils._service import postmaster_running, service_for
 from ansible_collections.pgops.postgresql.plugins.module_utils._sql import compose, identifier, literal
 from ansible_collections.pgops.postgresql.plugins.module_utils._timing import Steps, wait_until
 
@@ -56,15 +56,11 @@ class Node(object):
         host = spec['host'] or ''
         self.replication_host = spec.get('replication_host') or (host if host and not host.startswith('/') else None)
         self.local = spec['local']
-        version = spec.get('version')
-        self.data_dir = spec.get('data_dir') or (
-            '/var/lib/postgresql/%s/%s' % (version, spec['cluster_name']) if version and spec.get('cluster_name')
-            else None)
-        self.bin_dir = spec.get('bin_dir') or '/usr/lib/postgresql/%s/bin' % (version or '15')
-        conf = spec.get('config_file') or (
-            '/etc/postgresql/%s/%s/postgresql.conf' % (version, spec['cluster_name'])
-            if version and spec.get('cluster_name') else None)
-        self.config_file = conf if conf and os.path.exists(conf) else None
+        self.layout = Layout(spec.get('version'), spec.get('cluster_name'), spec.get('data_dir'), spec.get('bin_dir'),
+                             spec.get('config_file'))
+        self.data_dir = self.layout.data_dir
+        self.bin_dir = self.layout.bin_dir
+        self.config_file = self.layout.existing_config_file()
         self.facts = None
 
     # -- SQL
@@ -125,27 +121,16 @@ class Node(object):
                                  'give data_dir, or version and cluster_name for the Debian layout')
 
     def owner(self):
-        try:
-            return pwd.getpwuid(os.stat(self.data_dir).st_uid).pw_name
-        except (OSError, KeyError):
-            return 'postgres'
+        return owner_of(self.data_dir)
 
     def service(self, stop_mode='fast', timeout=60):
-        manager = self.spec['service_manager']
-        if manager == 'auto':
-            manager = detect(self.spec.get('version'), self.spec.get('cluster_name'), self.data_dir)
-        return ClusterService(manager, self.run, self.spec.get('version'), self.spec.get('cluster_name'),
-                              self.data_dir, self.bin_dir, stop_mode=stop_mode, timeout=timeout)
+        return service_for(self.spec, self.run, self.data_dir, stop_mode=stop_mode, timeout=timeout)
 
     def postmaster_running(self):
         return postmaster_running(self.data_dir)
 
     def controldata(self):
-        rc, out, err = self.run([os.path.join(self.bin_dir, 'pg_controldata'), self.data_dir])
-        if rc != 0:
-            raise ToolError('pg_controldata %s failed: %s. Fix: check data_dir of %s' % (
-                self.data_dir, (err or out).strip(), self.name))
-        return rep.parse_controldata(out)
+        return controldata(self.run, self.layout, self.name)
 
     def tool(self, argv, what, data=None):
         rc, out, err = self.run(as_user(argv, self.owner()), data=data)
@@ -157,7 +142,7 @@ class Node(object):
     def finish_crash_recovery(self):
         """Single-user start so the WAL is replayed: pg_rewind needs a cleanly shut down target,
         and its own attempt fails when postgresql.conf lives outside the data directory."""
-        argv = [os.path.join(self.bin_dir, 'postgres'), '--single', '-F', '-D', self.data_dir]
+        argv = [self.layout.binary('postgres'), '--single', '-F', '-D', self.data_dir]
         if self.config_file:
             argv += ['-c', 'config_file=%s' % self.config_file]
         self.tool(argv + ['template1'], 'crash recovery (postgres --single)', data=' \n')
@@ -289,7 +274,7 @@ class Topology(object):
         # A just promoted primary's pg_control still names the old timeline until its first
         # checkpoint, and pg_rewind would then see nothing to do.
         self.steps.run('CHECKPOINT on %s' % primary.name, primary.sql, q.CHECKPOINT)
-        rewind = [os.path.join(node.bin_dir, 'pg_rewind'), '--target-pgdata=%s' % node.data_dir,
+        rewind = [node.layout.binary('pg_rewind'), '--target-pgdata=%s' % node.data_dir,
                   '--source-server=%s' % self.admin_conninfo(primary)]
         try:
             out = self.steps.run('pg_rewind %s from %s' % (node.name, primary.name), node.tool, rewind, 'pg_rewind')
@@ -319,7 +304,7 @@ class Topology(object):
         for entry in os.listdir(node.data_dir):
             path = os.path.join(node.data_dir, entry)
             shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.unlink(path)
-        node.tool([os.path.join(node.bin_dir, 'pg_basebackup'), '-D', node.data_dir, '-X', 'stream', '-c', 'fast',
+        node.tool([node.layout.binary('pg_basebackup'), '-D', node.data_dir, '-X', 'stream', '-c', 'fast',
                    '-d', self.replication_conninfo(primary, node.name)], 'pg_basebackup')
 
 

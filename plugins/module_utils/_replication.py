@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: pgops contributors
-"""Streaming replication, the pure part: LSNs, pg_controldata, conninfo strings,
+"""Streaming replication, the pure part: LSNs, conninfo strings,
 ``postgresql.auto.conf`` edits, the topology read from the servers and the choices
 made from it (which node is the primary, which standby to promote, what blocks a
 switchover). No I/O here: everything is unit-tested from tables.
@@ -44,35 +44,6 @@ def lsn_diff(a, b):
     if a is None or b is None:
         return None
     return a - b
-
-
-# -- pg_controldata
-
-_CONTROL_KEYS = {
-    'Database system identifier': 'system_identifier',
-    'Database cluster state': 'state',
-    'Latest checkpoint location': 'checkpoint_lsn',
-    "Latest checkpoint's REDO location": 'redo_lsn',
-    "Latest checkpoint's TimeLineID": 'timeline',
-    'Minimum recovery ending location': 'min_recovery_lsn',
-    'wal_log_hints setting': 'wal_log_hints',
-    'Data page checksum version': 'checksum_version',
-}
-
-
-def parse_controldata(text):
-    """The fields of ``pg_controldata`` output the replication actions need."""
-    out = {}
-    for line in (text or '').splitlines():
-        key, sep, value = line.partition(':')
-        if sep and key.strip() in _CONTROL_KEYS:
-            out[_CONTROL_KEYS[key.strip()]] = value.strip()
-    for key in ('timeline', 'checksum_version'):
-        if key in out:
-            out[key] = int(out[key])
-    out['clean'] = out.get('state') in ('shut down', 'shut down in recovery')
-    out['rewindable'] = out.get('wal_log_hints') == 'on' or out.get('checksum_version', 0) > 0
-    return out
 
 
 # -- conninfo and postgresql.auto.conf

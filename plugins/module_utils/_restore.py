@@ -20,6 +20,7 @@ import socket
 
 from ansible_collections.pgops.postgresql.plugins.module_utils import _pgbackrest as pgbr
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError, ToolError
+from ansible_collections.pgops.postgresql.plugins.module_utils._process import as_user
 
 SCRATCH_CONF = """# Written by pgops.postgresql for a scratch restore; nothing here is production.
 port = {port}
@@ -38,16 +39,10 @@ def free_port():
         return s.getsockname()[1]
 
 
-def as_user(argv, user):
-    if os.geteuid() == 0 and user != 'root':
-        return ['runuser', '-u', user, '--'] + argv
-    return argv
-
-
 class Scratch(object):
     """One scratch restore: paths, commands, and the cleanup that always runs."""
 
-    def __init__(self, root, stanza, run, user='postgres', bin_dir='/usr/lib/postgresql/15/bin', port=0):
+    def __init__(self, root, stanza, run, user, bin_dir, port=0):
         self.root = root
         self.stanza = stanza
         self.run = run

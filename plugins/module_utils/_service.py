@@ -16,10 +16,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import pwd
 import shutil
 
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError, ServiceError
+from ansible_collections.pgops.postgresql.plugins.module_utils._layout import Layout
+from ansible_collections.pgops.postgresql.plugins.module_utils._process import as_user, owner_of
 
 MANAGERS = ('systemd', 'pg_ctlcluster', 'pg_ctl')
 ACTIONS = ('start', 'stop', 'restart', 'reload', 'promote')
@@ -81,7 +82,7 @@ class ClusterService(object):
         self.version = version
         self.cluster_name = cluster_name
         self.data_dir = data_dir
-        self.bin_dir = bin_dir or ('/usr/lib/postgresql/%s/bin' % version if version else '')
+        self.bin_dir = Layout(version, cluster_name, data_dir, bin_dir).bin_dir or ''
         self.stop_mode = stop_mode
         self.timeout = int(timeout)
         self.log_file = log_file or (os.path.join(data_dir, 'pg_ctl.log') if data_dir else None)
@@ -94,14 +95,11 @@ class ClusterService(object):
         pg_ctl = os.path.join(self.bin_dir, 'pg_ctl') if self.bin_dir else 'pg_ctl'
         argv = [pg_ctl, '-D', self.data_dir]
         if os.geteuid() == 0:
-            try:
-                owner = pwd.getpwuid(os.stat(self.data_dir).st_uid).pw_name
-            except (OSError, KeyError):
-                owner = 'postgres'
+            owner = owner_of(self.data_dir)
             if owner == 'root':
                 raise ServiceError("%s is owned by root and PostgreSQL refuses to run as root. Fix: chown -R "
                                    "it to the server's user (postgres)" % self.data_dir)
-            argv = ['runuser', '-u', owner, '--'] + argv
+            argv = as_user(argv, owner)
         return argv
 
     def status_argv(self):
@@ -148,6 +146,17 @@ class ClusterService(object):
                 ' '.join(argv), rc, detail[-1] if detail else 'no output',
                 ' (%s)' % self.log_file if self.manager == 'pg_ctl' else ''))
         return argv
+
+
+def service_for(params, run, data_dir=None, **kwargs):
+    """The ClusterService for a module's ``version``/``cluster_name``/``data_dir``/``bin_dir``/
+    ``service_manager`` parameters (``data_dir`` overrides the parameter); ``run`` runs commands."""
+    data_dir = data_dir or params.get('data_dir')
+    manager = params.get('service_manager') or 'auto'
+    if manager == 'auto':
+        manager = detect(params.get('version'), params.get('cluster_name'), data_dir)
+    return ClusterService(manager, run, params.get('version'), params.get('cluster_name'), data_dir,
+                          params.get('bin_dir'), **kwargs)
 
 
 def service_argument_spec():

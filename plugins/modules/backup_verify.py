@@ -107,31 +107,17 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pgops.postgresql.plugins.module_utils import _pgbackrest as pgbr
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks import backup
-from ansible_collections.pgops.postgresql.plugins.module_utils._connection import connect, connection_argument_spec
+from ansible_collections.pgops.postgresql.plugins.module_utils._checks._pipeline import Pipeline
+from ansible_collections.pgops.postgresql.plugins.module_utils._connection import connection_argument_spec
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ConnectionFailed, PgopsError, ToolError
-from ansible_collections.pgops.postgresql.plugins.module_utils._findings import (
-    apply_waivers, finding, parse_waivers, sort_findings, summarize, waiver_argument_spec)
+from ansible_collections.pgops.postgresql.plugins.module_utils._findings import finding, waiver_argument_spec
+from ansible_collections.pgops.postgresql.plugins.module_utils._process import Recorder
 
 ARCHIVER = """
 SELECT last_failed_wal, last_failed_time::text AS last_failed_time,
        coalesce(last_failed_time > coalesce(last_archived_time, '-infinity'), false) AS failing
   FROM pg_stat_archiver
 """
-
-
-class Runner(object):
-    def __init__(self, module):
-        self.module = module
-        self.commands = []
-
-    def __call__(self, command, options=None):
-        p = self.module.params
-        argv = pgbr.argv(command, p['stanza'], p['config'], options)
-        if os.geteuid() == 0 and p['run_as'] != 'root':
-            argv = ['runuser', '-u', p['run_as'], '--'] + argv
-        self.commands.append(argv)
-        rc, out, err = self.module.run_command(argv)
-        return rc, out, err
 
 
 def main():
@@ -148,10 +134,13 @@ def main():
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     p = module.params
-    run = Runner(module)
+    recorder = Recorder(module.run_command, p['run_as'])
+
+    def run(command, options=None):
+        return recorder(pgbr.argv(command, p['stanza'], p['config'], options))
+
     try:
-        thresholds = backup.validate_thresholds(p['thresholds'])
-        waivers = parse_waivers(p['waivers'], known_ids=backup.CHECKS)
+        pipeline = Pipeline(backup.REGISTRY, p, 'pgops_backup_verify')
         if p['config'] and not os.path.exists(p['config']):
             raise PgopsError("parameter 'config': %s does not exist. Fix: point it at the pgBackRest configuration "
                              "(the pgbackrest role writes /etc/pgbackrest/pgbackrest.conf)" % p['config'])
@@ -179,7 +168,7 @@ def main():
         findings_extra = []
         if p['read_archiver']:
             try:
-                session = connect(p, readonly=True, application_name='pgops_backup_verify')
+                session = pipeline.connect()
                 try:
                     archiver = session.fetch_one(ARCHIVER, {})
                 finally:
@@ -188,19 +177,13 @@ def main():
                 findings_extra.append(finding('backup.archive_push', 'info', 'Archiver not assessed',
                                               observed=exc.msg, expected='pg_stat_archiver read',
                                               remediation='Give login options that reach the server.'))
-        findings = backup.evaluate(stanza, time.time(), thresholds, check, verify, archiver) + findings_extra
+        findings = backup.evaluate(stanza, time.time(), pipeline.thresholds, check, verify, archiver) + findings_extra
     except PgopsError as exc:
-        module.fail_json(msg=exc.msg, commands=run.commands)
-    present = set(f['id'] for f in findings)
-    for check_id in backup.CHECKS:
-        if check_id not in present:
-            findings.append(finding(check_id, 'ok', 'No problem found: %s' % check_id.split('.', 1)[1].replace('_', ' ')))
-    findings = sort_findings(apply_waivers(findings, waivers))
+        module.fail_json(msg=exc.msg, commands=recorder.commands)
     backups = [dict(label=b['label'], type=b['type'], start=b['timestamp']['start'], stop=b['timestamp']['stop'],
                     size=b['info']['size'], repository_size=b['info']['repository']['size'], error=b.get('error'))
                for b in stanza.get('backup') or []]
-    module.exit_json(changed=False, findings=findings, summary=summarize(findings), backups=backups,
-                     commands=run.commands, verify=verify)
+    module.exit_json(**pipeline.finish(findings, backups=backups, commands=recorder.commands, verify=verify))
 
 
 if __name__ == '__main__':

@@ -102,7 +102,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import PgopsError, ServiceError
 from ansible_collections.pgops.postgresql.plugins.module_utils._service import (
-    ClusterService, detect, service_argument_spec)
+    service_argument_spec, service_for)
 
 _PLAN = {
     # state: (action when running, action when stopped)
@@ -136,11 +136,9 @@ def main():
     )
     p = module.params
     try:
-        manager = p['service_manager']
-        if manager == 'auto':
-            manager = detect(p['version'], p['cluster_name'], p['data_dir'])
-        svc = ClusterService(manager, module.run_command, p['version'], p['cluster_name'], p['data_dir'],
-                             p['bin_dir'], p['stop_mode'], p['timeout'], p['log_file'])
+        svc = service_for(p, module.run_command, stop_mode=p['stop_mode'], timeout=p['timeout'],
+                          log_file=p['log_file'])
+        manager = svc.manager
         before = svc.is_running()
         action = plan(p['state'], before)
         command = svc.argv(action) if action else []

@@ -54,6 +54,12 @@ options:
     type: list
     elements: str
     default: []
+  cadence:
+    description:
+      - Run the checks registered for this cadence when O(checks) is empty (the cadence playbooks
+        pass theirs). Unset runs every check.
+    type: str
+    choices: [daily, weekly, monthly, quarterly]
   skip_checks:
     description: Names of checks not to run.
     type: list
@@ -176,18 +182,13 @@ duration_ms:
   type: int
 '''
 
-import time
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks import health
-from ansible_collections.pgops.postgresql.plugins.module_utils._connection import (
-    HAS_PSYCOPG2, connect, connection_argument_spec, per_database, select_databases)
-from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ConnectionFailed, PgopsError
-from ansible_collections.pgops.postgresql.plugins.module_utils._findings import (
-    apply_waivers, parse_waivers, sort_findings, summarize, waiver_argument_spec)
-
-PER_DATABASE_CHECKS = ('table_analyze', 'table_vacuum', 'sequences', 'invalid_indexes')
+from ansible_collections.pgops.postgresql.plugins.module_utils._checks._pipeline import Pipeline, run_module
+from ansible_collections.pgops.postgresql.plugins.module_utils._connection import connection_argument_spec
+from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ConnectionFailed
+from ansible_collections.pgops.postgresql.plugins.module_utils._findings import waiver_argument_spec
 
 
 def argument_spec():
@@ -197,6 +198,7 @@ def argument_spec():
         exclude_databases=dict(type='list', elements='str', default=[]),
         checks=dict(type='list', elements='str', default=[]),
         skip_checks=dict(type='list', elements='str', default=[]),
+        cadence=dict(type='str', choices=['daily', 'weekly', 'monthly', 'quarterly']),
         thresholds=dict(type='dict', default={}),
         fail_on_connection_error=dict(type='bool', default=True),
         statement_timeout=dict(type='int', default=30000),
@@ -205,70 +207,27 @@ def argument_spec():
     return spec
 
 
-def choose_databases(server, wanted, excluded):
-    available = [d['datname'] for d in server['databases'] if d['datallowconn'] and not d['datistemplate']]
-    return select_databases(available, wanted, excluded)
-
-
-def collect(params, thresholds, checks, queries):
-    """All facts, in 2 + one-per-database statements."""
-    opts = dict(readonly=True, application_name='pgops_health_check',
-                statement_timeout_ms=params['statement_timeout'], queries=queries)
-    session = connect(params, **opts)
-    try:
-        priv = health.probe(session)
-        if not priv['can_monitor']:
-            raise PgopsError("login_user %s can not read the monitoring views. Fix: GRANT pg_monitor TO %s "
-                             "(or log in as a superuser)" % (priv['login_user'], priv['login_user']))
-        server = health.collect_server(session)
-        dbnames = []
-        databases = {}
-        if set(checks) & set(PER_DATABASE_CHECKS):
-            dbnames = choose_databases(server, params['databases'], params['exclude_databases'])
-            databases = per_database(params, session, dbnames,
-                                     lambda s: health.collect_database(s, thresholds), **opts)
-    finally:
-        session.close()
-    return {'server': server, 'databases': databases, 'disk': health.collect_disk(server['data_directory'])}
-
-
 def run(params):
-    started = time.time()
-    thresholds = health.validate_thresholds(params['thresholds'])
-    checks = health.select_checks(params['checks'], params['skip_checks'])
-    waivers = parse_waivers(params['waivers'])
-    queries = []
+    pipeline = Pipeline(health.REGISTRY, params, 'pgops_health_check', params['statement_timeout'])
     try:
-        facts = collect(params, thresholds, checks, queries)
-        findings = health.evaluate(facts, thresholds, checks)
+        session = pipeline.connect()
+        try:
+            pipeline.probe(session, 'monitoring views')
+            facts = health.collect(pipeline, session, params)
+        finally:
+            session.close()
+        findings = health.evaluate(facts, pipeline.thresholds, pipeline.selected)
     except ConnectionFailed as exc:
-        if params['fail_on_connection_error'] or 'server_up' not in checks:
+        if params['fail_on_connection_error'] or 'server_up' not in pipeline.selected:
             raise
         facts = None
         findings = [health.unreachable_finding(exc.msg)]
-    findings = sort_findings(apply_waivers(findings, waivers))
-    return dict(
-        changed=False,
-        findings=findings,
-        summary=summarize(findings),
-        metrics=health.metrics(facts),
-        queries=queries,
-        round_trips=len(queries),
-        databases=sorted(facts['databases']) if facts else [],
-        duration_ms=int((time.time() - started) * 1000),
-    )
+    return pipeline.finish(findings, checked=pipeline.selected if facts else [], metrics=health.metrics(facts),
+                           databases=sorted(facts['databases']) if facts else [])
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if not HAS_PSYCOPG2:
-        module.fail_json(msg=missing_required_lib('psycopg2') + " Fix: apt-get install python3-psycopg2 "
-                         "on the managed host, or pip install psycopg2-binary into its Python.")
-    try:
-        result = run(module.params)
-    except PgopsError as exc:
-        module.fail_json(msg=exc.msg)
-    module.exit_json(**result)
+    run_module(AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True), run)
 
 
 if __name__ == '__main__':

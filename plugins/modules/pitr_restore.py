@@ -138,9 +138,11 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pgops.postgresql.plugins.module_utils import _pgbackrest as pgbr
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError, PgopsError, ToolError
-from ansible_collections.pgops.postgresql.plugins.module_utils._restore import as_user
+from ansible_collections.pgops.postgresql.plugins.module_utils._layout import Layout, controldata
+from ansible_collections.pgops.postgresql.plugins.module_utils._process import Recorder, as_user
 from ansible_collections.pgops.postgresql.plugins.module_utils._service import (
-    ClusterService, detect, postmaster_running, service_argument_spec)
+    postmaster_running, service_argument_spec, service_for)
+from ansible_collections.pgops.postgresql.plugins.module_utils._timing import wait_until
 
 _TZ = re.compile(r'([+-]\d{2}(:?\d{2})?|Z|UTC)$')
 
@@ -156,12 +158,6 @@ def parse_target_time(text):
         return datetime.datetime.fromisoformat(iso)
     except ValueError:
         raise ParameterError('target', '%r is not a time' % text, "write it as 'YYYY-MM-DD HH:MM:SS+00'")
-
-
-def system_identifier(run, bin_dir, data_dir):
-    rc, out, err = run([os.path.join(bin_dir, 'pg_controldata'), data_dir])
-    m = re.search(r'Database system identifier:\s+(\d+)', out or '')
-    return int(m.group(1)) if rc == 0 and m else None
 
 
 def newest_archived(run, p):
@@ -215,15 +211,14 @@ def main():
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True, required_one_of=[('data_dir', 'cluster_name')])
     p = module.params
-    commands = []
-
-    def run(argv):
-        commands.append(argv)
-        return module.run_command(argv)
-
+    run = Recorder(module.run_command)
+    commands = run.commands
     try:
-        data_dir = p['data_dir'] or '/var/lib/postgresql/%s/%s' % (p['version'], p['cluster_name'])
-        bin_dir = p['bin_dir'] or '/usr/lib/postgresql/%s/bin' % (p['version'] or '15')
+        layout = Layout(p['version'], p['cluster_name'], p['data_dir'], p['bin_dir'])
+        data_dir = layout.data_dir
+        if not data_dir:
+            raise ParameterError('version', 'cluster %s is not a Debian cluster of this host and no version was given'
+                                 % p['cluster_name'], 'give version (and cluster_name), or data_dir')
         if p['target_type'] != 'immediate' and not p['target']:
             raise ParameterError('target', 'a %s target needs a value' % p['target_type'], 'give target')
         target_time = parse_target_time(p['target']) if p['target_type'] == 'time' else None
@@ -250,9 +245,9 @@ def main():
                                  'before it. Fix: choose an earlier target, or force=true' % (
                                      target_time, datetime.datetime.fromtimestamp(newest, datetime.timezone.utc)))
         if os.path.exists(os.path.join(data_dir, 'global', 'pg_control')):
-            sysid = system_identifier(run, bin_dir, data_dir)
+            sysid = controldata(run, layout).get('system_identifier')
             expected = (stanza.get('db') or [{}])[-1].get('system-id')
-            if sysid and expected and sysid != expected and not p['force']:
+            if sysid and expected and str(sysid) != str(expected) and not p['force']:
                 raise PgopsError('%s belongs to another cluster (system identifier %s, the stanza has %s). Fix: check '
                                  'data_dir, or force=true to overwrite it' % (data_dir, sysid, expected))
         if (os.path.isdir(data_dir) and os.listdir(data_dir) and
@@ -274,11 +269,7 @@ def main():
         if module.check_mode:
             module.exit_json(changed=True, command=command, backup_set=backup_set, would_stop=running,
                              commands=commands)
-        manager = p['service_manager']
-        if manager == 'auto':
-            manager = detect(p['version'], p['cluster_name'], data_dir)
-        svc = ClusterService(manager, run, p['version'], p['cluster_name'], data_dir, bin_dir,
-                             timeout=p['timeout'])
+        svc = service_for(dict(p, bin_dir=layout.bin_dir), run, data_dir, timeout=p['timeout'])
         timings = {}
         t_all = time.time()
         if running:
@@ -295,18 +286,16 @@ def main():
         if p['start']:
             t0 = time.time()
             svc.act('start')
-            deadline = time.time() + p['timeout']
-            proof = None
-            while time.time() < deadline:
-                proof = history(data_dir)
-                if p['target_action'] != 'promote' or (proof and not os.path.exists(
-                        os.path.join(data_dir, 'recovery.signal'))):
-                    break
-                time.sleep(0.2)
+            signal = os.path.join(data_dir, 'recovery.signal')
+            if p['target_action'] == 'promote':
+                try:
+                    wait_until(lambda: history(data_dir) and not os.path.exists(signal), p['timeout'],
+                               'the end of recovery', interval=0.2)
+                except ToolError:
+                    raise ToolError('the server did not finish recovery within %d s (missing WAL, or a target after '
+                                    'the newest archived WAL). Fix: read the server log' % p['timeout'])
+            proof = history(data_dir)
             timings['start'] = round(time.time() - t0, 3)
-            if p['target_action'] == 'promote' and os.path.exists(os.path.join(data_dir, 'recovery.signal')):
-                raise ToolError('the server did not finish recovery within %d s (missing WAL, or a target after the '
-                                'newest archived WAL). Fix: read the server log' % p['timeout'])
             if proof:
                 proof['in_recovery'] = os.path.exists(os.path.join(data_dir, 'recovery.signal'))
             result['recovery'] = proof

@@ -43,9 +43,11 @@ options:
     type: str
     default: postgres
   version:
-    description: Major version, used for the default O(bin_dir).
+    description:
+      - Major version of the backed-up cluster, used for the default O(bin_dir).
+      - When neither this nor O(bin_dir) is given, the version recorded in the stanza
+        (C(pgbackrest info)) is used. No major version is assumed.
     type: str
-    default: '15'
   bin_dir:
     description: Directory of pg_ctl and pg_dump; defaults to C(/usr/lib/postgresql/VERSION/bin).
     type: path
@@ -137,10 +139,15 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pgops.postgresql.plugins.module_utils._connection import connect, require_psycopg2
-from ansible_collections.pgops.postgresql.plugins.module_utils._errors import PgopsError, ToolError
+from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError, PgopsError, ToolError
 from ansible_collections.pgops.postgresql.plugins.module_utils._findings import (
     apply_waivers, finding, parse_waivers, summarize, waiver_argument_spec)
-from ansible_collections.pgops.postgresql.plugins.module_utils._restore import Scratch, as_user
+from ansible_collections.pgops.postgresql.plugins.module_utils import _pgbackrest as pgbr
+from ansible_collections.pgops.postgresql.plugins.module_utils._layout import Layout
+from ansible_collections.pgops.postgresql.plugins.module_utils._process import Recorder, as_user
+from ansible_collections.pgops.postgresql.plugins.module_utils._restore import Scratch
+from ansible_collections.pgops.postgresql.plugins.module_utils._sql import compose, identifier
+from ansible_collections.pgops.postgresql.plugins.module_utils._timing import wait_until
 
 COUNT_ALL = """
 SELECT n.nspname AS schema, c.relname AS table,
@@ -159,14 +166,15 @@ SELECT count(bt_index_check(c.oid)) AS checked
 """
 
 
-class Run(object):
-    def __init__(self, module):
-        self.module = module
-        self.commands = []
-
-    def __call__(self, argv):
-        self.commands.append(argv)
-        return self.module.run_command(argv)
+def stanza_version(run, p):
+    """The major version the stanza's newest database was backed up from (pgbackrest info)."""
+    rc, out, err = run(as_user(pgbr.argv('info', p['stanza'], p['config'], {'output': 'json'}), p['run_as']))
+    stanzas = [s for s in pgbr.parse_info(out) if s.get('name') == p['stanza']] if rc == 0 else []
+    dbs = (stanzas[0].get('db') or []) if stanzas else []
+    if not dbs:
+        raise ParameterError('version', 'the major version of stanza %s could not be read from pgbackrest info'
+                             % p['stanza'], 'give version or bin_dir, and check the stanza name and config')
+    return str(dbs[-1]['version'])
 
 
 def restore_options(p):
@@ -185,20 +193,19 @@ def login(scratch, dbname='postgres'):
                 login_db=dbname, ssl_mode='disable', connect_timeout=10)
 
 
+def promoted(scratch):
+    session = connect(login(scratch), application_name='pgops_restore_test')
+    try:
+        return not session.fetch_one('SELECT pg_is_in_recovery() AS r')['r']
+    finally:
+        session.close()
+
+
 def wait_promoted(scratch, timeout):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            session = connect(login(scratch), application_name='pgops_restore_test')
-            try:
-                if not session.fetch_one('SELECT pg_is_in_recovery() AS r')['r']:
-                    return
-            finally:
-                session.close()
-        except PgopsError:
-            pass
-        time.sleep(0.2)
-    raise ToolError('the restored server was not promoted within %d s. Fix: read %s' % (timeout, scratch.log_file))
+    try:
+        wait_until(lambda: promoted(scratch), timeout, 'promotion', interval=0.2)
+    except ToolError:
+        raise ToolError('the restored server was not promoted within %d s. Fix: read %s' % (timeout, scratch.log_file))
 
 
 def validate(module, scratch, p, run):
@@ -216,7 +223,6 @@ def validate(module, scratch, p, run):
                                                        'NOT datistemplate ORDER BY 1')]
     finally:
         session.close()
-    from ansible_collections.pgops.postgresql.plugins.module_utils._sql import compose, identifier
     for db in (sorted(by_db) if by_db else dbs):
         if db not in dbs:
             raise ToolError('database %s is not in the restored backup' % db)
@@ -254,7 +260,7 @@ def main():
     spec = waiver_argument_spec()
     spec.update(
         stanza=dict(type='str', required=True), config=dict(type='path'),
-        run_as=dict(type='str', default='postgres'), version=dict(type='str', default='15'),
+        run_as=dict(type='str', default='postgres'), version=dict(type='str'),
         bin_dir=dict(type='path'), set=dict(type='str'), target_time=dict(type='str'),
         scratch_root=dict(type='path', default='/var/tmp'), process_max=dict(type='int', default=2),
         sample_tables=dict(type='list', elements='str', default=[]),
@@ -264,12 +270,14 @@ def main():
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     p = module.params
-    run = Run(module)
-    bin_dir = p['bin_dir'] or '/usr/lib/postgresql/%s/bin' % p['version']
-    scratch = Scratch(p['scratch_root'], p['stanza'], run, p['run_as'], bin_dir)
+    run = Recorder(module.run_command)
     try:
         waivers = parse_waivers(p['waivers'], known_ids=['restore_test.result'])
         require_psycopg2()
+        version = p['version'] or (None if p['bin_dir'] else stanza_version(run, p))
+        layout = Layout(version, bin_dir=p['bin_dir'])
+        layout.binary('pg_ctl')  # refuses an unknown or missing bin_dir before anything is created
+        scratch = Scratch(p['scratch_root'], p['stanza'], run, p['run_as'], layout.bin_dir)
         scratch.check_target()
     except PgopsError as exc:
         module.fail_json(msg=exc.msg)

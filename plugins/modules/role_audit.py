@@ -131,16 +131,14 @@ round_trips:
 '''
 
 import glob
-import time
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks import roles as audit
-from ansible_collections.pgops.postgresql.plugins.module_utils._connection import (
-    ACCEPTING_DATABASES, connect, connection_argument_spec, per_database, require_psycopg2, select_databases)
-from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError, PgopsError
-from ansible_collections.pgops.postgresql.plugins.module_utils._findings import (
-    apply_waivers, parse_waivers, sort_findings, summarize, waiver_argument_spec)
+from ansible_collections.pgops.postgresql.plugins.module_utils._checks._pipeline import Pipeline, run_module
+from ansible_collections.pgops.postgresql.plugins.module_utils._connection import connection_argument_spec
+from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError
+from ansible_collections.pgops.postgresql.plugins.module_utils._findings import waiver_argument_spec
 
 
 def read_log(patterns):
@@ -157,37 +155,25 @@ def read_log(patterns):
 
 
 def run(params):
-    started = time.time()
-    waivers = parse_waivers(params['waivers'], known_ids=list(audit.CHECKS))
+    pipeline = Pipeline(audit.REGISTRY, params, 'pgops_role_audit', 60000)
     expected = audit.validate_expected(params['expected']) if params['expected'] is not None else None
     seen = audit.logins_seen(read_log(params['connection_log'])) if params['connection_log'] else None
-    require_psycopg2()
-    queries = []
-    opts = dict(readonly=True, application_name='pgops_role_audit', statement_timeout_ms=60000, queries=queries)
-    session = connect(params, **opts)
+    session = pipeline.connect()
     try:
-        priv = audit.probe(session)
-        if not (priv['can_monitor'] or priv['can_read_authid']):
-            raise PgopsError("login_user %s can not read the catalogs the audit needs. Fix: GRANT pg_monitor TO %s "
-                             "(or log in as a superuser to assess password hashes too)"
-                             % (priv['login_user'], priv['login_user']))
+        priv = pipeline.probe(session, 'catalogs the audit needs', ('can_monitor', 'can_read_authid'),
+                              'assess password hashes too')
         facts = audit.collect_cluster(session, priv)
         facts['version_num'] = priv['version_num']
-        dbs = select_databases([r['datname'] for r in session.fetch_all(ACCEPTING_DATABASES, {})],
-                               params['databases'])
-        facts['databases'] = per_database(
-            params, session, dbs, lambda s: audit.collect_database(s, params['max_objects_per_check']), **opts)
+        facts['databases'] = pipeline.per_database(
+            session, pipeline.databases(session, params['databases']),
+            lambda s: audit.collect_database(s, params['max_objects_per_check']))
     finally:
         session.close()
-    checks = [c for c in audit.CHECKS if (c != 'role.not_seen' or seen is not None) and
-              (audit.CHECKS[c][0] != 'drift' or expected is not None)]
     paths = audit.escalation_paths(facts)
-    findings = audit.with_ok(audit.evaluate(facts, priv['bootstrap_superuser'], expected, seen,
-                                            admin_roles=params['admin_roles'], paths=paths), checks)
-    findings = sort_findings(apply_waivers(findings, waivers))
-    return dict(changed=False, findings=findings, summary=summarize(findings), roles=audit.inventory(facts),
-                escalation_paths=paths, databases=sorted(facts['databases']),
-                queries=queries, round_trips=len(queries), duration_ms=int((time.time() - started) * 1000))
+    findings = audit.evaluate(facts, priv['bootstrap_superuser'], expected, seen, admin_roles=params['admin_roles'],
+                              paths=paths)
+    return pipeline.finish(findings, checked=audit.applicable(expected, seen), roles=audit.inventory(facts),
+                           escalation_paths=paths, databases=sorted(facts['databases']))
 
 
 def main():
@@ -200,12 +186,7 @@ def main():
         max_objects_per_check=dict(type='int', default=200),
         admin_roles=dict(type='list', elements='str', default=[]),
     )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    try:
-        result = run(module.params)
-    except PgopsError as exc:
-        module.fail_json(msg=exc.msg)
-    module.exit_json(**result)
+    run_module(AnsibleModule(argument_spec=spec, supports_check_mode=True), run)
 
 
 if __name__ == '__main__':

@@ -102,108 +102,24 @@ round_trips:
   type: int
 '''
 
-import ipaddress
-import os
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.pgops.postgresql.plugins.module_utils import _tls
-from ansible_collections.pgops.postgresql.plugins.module_utils._checks import _sql_security as q
-from ansible_collections.pgops.postgresql.plugins.module_utils._checks import security
-from ansible_collections.pgops.postgresql.plugins.module_utils._connection import (
-    ACCEPTING_DATABASES, connect, connection_argument_spec, per_database, require_psycopg2, select_databases)
-from ansible_collections.pgops.postgresql.plugins.module_utils._errors import PgopsError
-from ansible_collections.pgops.postgresql.plugins.module_utils._findings import (
-    apply_waivers, parse_waivers, sort_findings, summarize, waiver_argument_spec)
-
-
-def _hba_from_view(rows):
-    rules = []
-    for r in rows:
-        if r['error']:
-            continue
-        address = r['address']
-        if address and r['netmask']:
-            try:
-                address = str(ipaddress.ip_network('%s/%s' % (address, r['netmask']), strict=False))
-            except ValueError:
-                pass
-        rules.append({'line': r['line_number'], 'type': r['type'], 'databases': r['database'] or [],
-                      'users': r['user_name'] or [], 'address': address, 'method': r['auth_method']})
-    return rules
-
-
-def _abs(data_dir, path):
-    if not path:
-        return None
-    return path if os.path.isabs(path) else os.path.join(data_dir, path)
-
-
-def host_facts(settings):
-    data_dir = settings.get('data_directory')
-    if not data_dir or not os.path.isdir(data_dir):
-        return None, None, None
-    files = security.file_facts({
-        'data_directory': data_dir, 'config_file': settings.get('config_file'), 'hba_file': settings.get('hba_file'),
-        'ident_file': settings.get('ident_file'), 'ssl_key_file': _abs(data_dir, settings.get('ssl_key_file')),
-        'log_directory': _abs(data_dir, settings.get('log_directory'))})
-    hba = None
-    try:
-        with open(settings['hba_file']) as fh:
-            hba = security.parse_hba_text(fh.read())
-    except (IOError, OSError, KeyError, TypeError):
-        pass
-    cert = None
-    cert_path = _abs(data_dir, settings.get('ssl_cert_file'))
-    if cert_path and _tls.HAS_CRYPTOGRAPHY:
-        try:
-            with open(cert_path, 'rb') as fh:
-                cert = _tls.describe(_tls.load_certificate(fh.read(), 'ssl_cert_file'))
-        except (IOError, OSError, PgopsError):
-            cert = None
-    return files, hba, cert
-
-
-def collect(params, queries):
-    opts = dict(readonly=True, application_name='pgops_security_audit', statement_timeout_ms=60000, queries=queries)
-    session = connect(params, **opts)
-    try:
-        priv = session.fetch_one(q.PROBE, {})
-        if not (priv['can_monitor'] or priv['is_superuser']):
-            raise PgopsError("login_user %s can not read the settings and views the audit needs. Fix: GRANT pg_monitor "
-                             "TO %s (or log in as a superuser to assess every check)" % (
-                                 priv['login_user'], priv['login_user']))
-        settings = dict((r['name'], r['setting']) for r in session.fetch_all(q.SETTINGS, {}))
-        facts = {'version_num': priv['version_num'], 'bootstrap': priv['bootstrap_superuser'], 'settings': settings,
-                 'roles': session.fetch_all(q.ROLES, {}),
-                 'md5_roles': [r['rolname'] for r in session.fetch_all(q.MD5_HASHES, {})]
-                 if priv['can_read_authid'] else None,
-                 'non_ssl_sessions': session.fetch_all(q.NON_SSL_SESSIONS, {}), 'databases': {}}
-        hba_rows = session.fetch_all(q.HBA_RULES, {}) if priv['is_superuser'] else None
-        dbs = select_databases([r['datname'] for r in session.fetch_all(ACCEPTING_DATABASES, {})],
-                               params['databases'])
-        facts['databases'] = per_database(params, session, dbs, lambda s: s.fetch_one(q.DATABASE, {}), **opts)
-    finally:
-        session.close()
-    files, hba_file, cert = host_facts(settings)
-    facts.update(files=files, certificate=cert, expiry_warning_days=params['expiry_warning_days'],
-                 admin_roles=params['admin_roles'],
-                 hba=_hba_from_view(hba_rows) if hba_rows is not None else hba_file)
-    return facts
+from ansible_collections.pgops.postgresql.plugins.module_utils._checks import _security_facts, security
+from ansible_collections.pgops.postgresql.plugins.module_utils._checks._pipeline import Pipeline, run_module
+from ansible_collections.pgops.postgresql.plugins.module_utils._connection import connection_argument_spec
+from ansible_collections.pgops.postgresql.plugins.module_utils._findings import waiver_argument_spec
 
 
 def run(params):
-    started = time.time()
-    waivers = parse_waivers(params['waivers'], known_ids=security.CHECK_IDS)
-    require_psycopg2()
-    queries = []
-    facts = collect(params, queries)
-    findings = sort_findings(apply_waivers(security.evaluate(facts), waivers))
-    return dict(changed=False, findings=findings, summary=summarize(findings),
-                not_assessed=sorted(f['id'] for f in findings if f.get('assessed') is False),
-                databases=sorted(facts['databases']), queries=queries, round_trips=len(queries),
-                duration_ms=int((time.time() - started) * 1000))
+    pipeline = Pipeline(security.REGISTRY, params, 'pgops_security_audit', 60000)
+    session = pipeline.connect()
+    try:
+        facts = _security_facts.collect(pipeline, session, params)
+    finally:
+        session.close()
+    findings = security.evaluate(facts)
+    return pipeline.finish(findings, not_assessed=sorted(f['id'] for f in findings if f.get('assessed') is False),
+                           databases=sorted(facts['databases']))
 
 
 def main():
@@ -212,12 +128,7 @@ def main():
     spec.update(databases=dict(type='list', elements='str', default=[]),
                 admin_roles=dict(type='list', elements='str', default=[]),
                 expiry_warning_days=dict(type='int', default=30))
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    try:
-        result = run(module.params)
-    except PgopsError as exc:
-        module.fail_json(msg=exc.msg)
-    module.exit_json(**result)
+    run_module(AnsibleModule(argument_spec=spec, supports_check_mode=True), run)
 
 
 if __name__ == '__main__':

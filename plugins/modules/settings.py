@@ -146,7 +146,7 @@ from ansible_collections.pgops.postgresql.plugins.module_utils._errors import Pg
 from ansible_collections.pgops.postgresql.plugins.module_utils._files import read_text, write_atomic
 from ansible_collections.pgops.postgresql.plugins.module_utils._findings import finding
 from ansible_collections.pgops.postgresql.plugins.module_utils._service import (
-    ClusterService, detect, service_argument_spec)
+    service_argument_spec, service_for)
 
 HEADER = 'Managed by pgops.postgresql (settings module). Changes here are overwritten.'
 
@@ -182,12 +182,7 @@ def apply(module, session, old_text, new_text, action):
     session.conn.commit()
     if action == 'restart' and p['allow_restart']:
         session.close()
-        manager = p['service_manager']
-        if manager == 'auto':
-            manager = detect(p['version'], p['cluster_name'], p['data_dir'])
-        svc = ClusterService(manager, module.run_command, p['version'], p['cluster_name'], p['data_dir'],
-                             p['bin_dir'])
-        svc.act('restart')
+        service_for(p, module.run_command).act('restart')
         return True
     return False
 

@@ -84,6 +84,46 @@ def test_sequence_owned_by_an_int_column_is_measured_against_int_max(fresh_clust
     assert 'public.orders.id' in seq[0]['observed'] and 'integer' in seq[0]['observed']
 
 
+def test_sequences_are_read_only_where_they_can_run_out(fresh_cluster):
+    """pg_sequence decides which sequences are opened: those with under 2**53 steps left from their start.
+
+    A bigint sequence counting by one from 1 is never read (9.2e18 steps), even when set near its end;
+    a large increment, a start near the end, a bigint sequence filling an int column (ascending or
+    descending) are read and measured against the column's range.
+    """
+    c = fresh_cluster
+    c.psql("""
+        CREATE TABLE wide (id bigserial PRIMARY KEY);
+        SELECT setval('wide_id_seq', 9000000000000000000);
+        CREATE SEQUENCE big_steps INCREMENT 1000000000000000;
+        SELECT setval('big_steps', 9000000000000000000);
+        CREATE SEQUENCE late_start START 9223372036854775000;
+        SELECT setval('late_start', 9223372036854775800);
+        CREATE SEQUENCE down_seq INCREMENT -1 MAXVALUE -1 START -1;
+        CREATE TABLE down (id int DEFAULT nextval('down_seq'));
+        ALTER SEQUENCE down_seq OWNED BY down.id;
+        SELECT setval('down_seq', -2100000000);
+        -- a serial made before PostgreSQL 10 (and upgraded since): a bigint sequence filling an int column
+        CREATE SEQUENCE legacy_id_seq AS bigint;
+        CREATE TABLE legacy (id int NOT NULL DEFAULT nextval('legacy_id_seq'));
+        ALTER SEQUENCE legacy_id_seq OWNED BY legacy.id;
+        SELECT setval('legacy_id_seq', 2000000000);
+        CREATE SEQUENCE unused MAXVALUE 10;
+    """)
+    # a temporary sequence of another session is skipped, not an error
+    other = c.connect(autocommit=True)
+    other.cursor().execute('CREATE TEMPORARY SEQUENCE theirs MAXVALUE 10; SELECT setval(\'theirs\', 9)')
+    try:
+        result = run_module('health_check', c.login(thresholds=RELAXED_DISK, checks=['sequences']))
+    finally:
+        other.close()
+    found = sorted(f['object'] for f in result['findings'] if f['id'] == 'health.sequences' and f['severity'] != 'ok')
+    assert found == ['postgres.public.big_steps', 'postgres.public.down_seq', 'postgres.public.late_start',
+                     'postgres.public.legacy_id_seq']
+    down = [f for f in result['findings'] if f['object'] == 'postgres.public.down_seq'][0]
+    assert down['severity'] == 'critical' and 'integer' in down['observed'], down
+
+
 def test_prepared_transaction_and_pending_restart(fresh_cluster):
     c = fresh_cluster
     c.psql("CREATE TABLE t (v int); BEGIN; INSERT INTO t VALUES (1); PREPARE TRANSACTION 'forgotten';")

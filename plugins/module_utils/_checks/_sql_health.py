@@ -81,31 +81,67 @@ SELECT
     AS pending_restart
 """
 
-# Parameters: min_rows, analyze_stale_s, analyze_mod_ratio, dead_ratio, seq_pct, max_objects.
+# Sequences: read from pg_sequence (the catalog), not pg_sequences, whose last_value opens every
+# sequence. A sequence's current value is read (pg_sequence_last_value) only when its remaining
+# range from its start value, in steps of its increment and capped by the type of the int2 or int4
+# column it fills, is under %(seq_steps)s steps: a serial or identity column of type int, a small
+# maxvalue, a large increment, a start near the end. A bigint sequence counting by one from 1 has
+# 9.2e18 steps and is not read. The int columns a sequence fills are found from the column side
+# (int2/int4 columns with a default or identity, then their owned sequence through pg_depend's
+# index), so the cost does not grow with one catalog lookup per sequence.
+SEQUENCE_READ_STEPS = 2 ** 53  # 9.0e15 steps: 285 years at a million nextval() a second
+
+# Parameters: min_rows, analyze_stale_s, analyze_mod_ratio, dead_ratio, seq_pct, seq_steps, max_objects.
 DATABASE = """
-WITH seq AS (
-  SELECT s.schemaname, s.sequencename, s.last_value, s.min_value, s.increment_by,
-         least(s.max_value, CASE a.atttypid WHEN 'int2'::regtype THEN 32767
-                                            WHEN 'int4'::regtype THEN 2147483647
-                                            ELSE s.max_value END) AS max_value,
+WITH int_filled AS (
+  SELECT DISTINCT ON (d.objid) d.objid AS seqrelid, a.atttypid
+    FROM pg_attribute a
+    JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = a.attrelid
+                    AND d.refobjsubid = a.attnum AND d.classid = 'pg_class'::regclass
+                    AND d.deptype IN ('a', 'i')
+   WHERE a.atttypid IN ('int2'::regtype, 'int4'::regtype) AND a.attnum > 0 AND NOT a.attisdropped
+     AND (a.atthasdef OR a.attidentity <> '')
+   ORDER BY d.objid, a.atttypid
+), seq AS MATERIALIZED (
+  SELECT s.seqrelid, s.seqincrement AS increment_by,
+         greatest(s.seqmin, CASE f.atttypid WHEN 'int2'::regtype THEN -32768
+                                            WHEN 'int4'::regtype THEN -2147483648
+                                            ELSE s.seqmin END) AS min_value,
+         least(s.seqmax, CASE f.atttypid WHEN 'int2'::regtype THEN 32767
+                                         WHEN 'int4'::regtype THEN 2147483647
+                                         ELSE s.seqmax END) AS max_value
+    FROM pg_sequence s LEFT JOIN int_filled f ON f.seqrelid = s.seqrelid
+   WHERE NOT s.seqcycle
+     AND (CASE WHEN s.seqincrement > 0
+               THEN least(s.seqmax, CASE f.atttypid WHEN 'int2'::regtype THEN 32767
+                                                    WHEN 'int4'::regtype THEN 2147483647
+                                                    ELSE s.seqmax END)::numeric - s.seqstart
+               ELSE s.seqstart::numeric - greatest(s.seqmin, CASE f.atttypid WHEN 'int2'::regtype THEN -32768
+                                                                              WHEN 'int4'::regtype THEN -2147483648
+                                                                              ELSE s.seqmin END)
+          END) / abs(s.seqincrement) < %(seq_steps)s
+), seq_read AS MATERIALIZED (
+  SELECT seq.*, n.nspname AS schemaname, c.relname AS sequencename,
          format_type(a.atttypid, NULL) AS column_type,
          CASE WHEN a.attname IS NOT NULL
-              THEN format('%%I.%%I.%%I', tn.nspname, t.relname, a.attname) END AS owned_by
-    FROM pg_sequences s
-    JOIN pg_namespace n ON n.nspname = s.schemaname
-    JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = s.sequencename
+              THEN format('%%I.%%I.%%I', tn.nspname, t.relname, a.attname) END AS owned_by,
+         CASE WHEN has_sequence_privilege(c.oid, 'SELECT,USAGE')
+              THEN pg_sequence_last_value(c.oid::regclass) END AS last_value
+    FROM seq
+    JOIN pg_class c ON c.oid = seq.seqrelid
+    JOIN pg_namespace n ON n.oid = c.relnamespace
     LEFT JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid
                          AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
     LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
     LEFT JOIN pg_class t ON t.oid = a.attrelid
     LEFT JOIN pg_namespace tn ON tn.oid = t.relnamespace
-   WHERE s.last_value IS NOT NULL AND NOT s.cycle
+   WHERE NOT pg_is_other_temp_schema(n.oid)
 ), seq_used AS (
   SELECT *, round((CASE WHEN increment_by > 0
                         THEN (last_value - min_value)::numeric / nullif(max_value - min_value, 0)
                         ELSE (max_value - last_value)::numeric / nullif(max_value - min_value, 0)
                    END * 100), 2)::float8 AS used_pct
-    FROM seq
+    FROM seq_read WHERE last_value IS NOT NULL
 )
 SELECT
   (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -2,19 +2,11 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: pgops contributors
-"""Catalog queries of the role audit: four for the cluster, one per database."""
+"""Catalog queries of the role audit: three for the cluster after the common probe, one per database."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
-
-PROBE = """
-SELECT current_user AS login_user,
-       current_setting('server_version_num')::int AS version_num,
-       has_table_privilege('pg_catalog.pg_authid', 'SELECT') AS can_read_authid,
-       pg_has_role(current_user, 'pg_monitor', 'USAGE') AS can_monitor,
-       (SELECT rolname FROM pg_roles WHERE oid = 10) AS bootstrap_superuser
-"""
 
 # password_kind only where pg_authid is readable (superuser); otherwise NULL.
 ROLES_AUTHID = """

@@ -8,15 +8,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-PROBE = """
-SELECT current_user AS login_user,
-       current_setting('server_version_num')::int AS version_num,
-       (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS is_superuser,
-       pg_has_role(current_user, 'pg_monitor', 'USAGE') AS can_monitor,
-       has_table_privilege('pg_catalog.pg_authid', 'SELECT') AS can_read_authid,
-       (SELECT rolname FROM pg_roles WHERE oid = 10) AS bootstrap_superuser
-"""
-
 SETTINGS = """
 SELECT name, setting, unit FROM pg_settings
  WHERE name IN ('data_checksums', 'data_directory', 'config_file', 'hba_file', 'ident_file', 'log_destination',

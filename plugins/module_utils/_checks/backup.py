@@ -8,39 +8,42 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError
+from ansible_collections.pgops.postgresql.plugins.module_utils._checks._registry import Check, Registry, Threshold
 from ansible_collections.pgops.postgresql.plugins.module_utils._findings import finding
 
-CHECKS = ('backup.stanza_status', 'backup.none', 'backup.full_age', 'backup.diff_age', 'backup.incr_age',
-          'backup.latest_age', 'backup.error', 'backup.archive_gap', 'backup.archive_push', 'backup.check',
-          'backup.verify', 'backup.repo_growth')
+RUNBOOK = 'backup.md#verify'
 
-THRESHOLDS = {
-    'full_max_age_hours': 8 * 24,
-    'diff_max_age_hours': 0,
-    'incr_max_age_hours': 0,
-    'latest_max_age_hours': 36,
-    'repo_growth_warning_pct': 50,
-}
+
+def _hours(name, default, doc):
+    return Threshold(name, default, 'num', doc + ' (0: off)')
+
+
+# The registry: backup_verify evaluates all of them in one pass over the stanza (``evaluate``).
+REGISTRY = Registry('backup', [
+    Check('backup.stanza_status', 'repository', facts=('info',), runbook=RUNBOOK),
+    Check('backup.none', 'repository', facts=('info',), runbook=RUNBOOK),
+    Check('backup.full_age', 'repository', facts=('info',), runbook=RUNBOOK,
+          thresholds=(_hours('full_max_age_hours', 8 * 24, 'hours after which the newest full backup is too old'),)),
+    Check('backup.diff_age', 'repository', facts=('info',), runbook=RUNBOOK,
+          thresholds=(_hours('diff_max_age_hours', 0, 'the same for differential backups'),)),
+    Check('backup.incr_age', 'repository', facts=('info',), runbook=RUNBOOK,
+          thresholds=(_hours('incr_max_age_hours', 0, 'the same for incremental backups'),)),
+    Check('backup.latest_age', 'repository', facts=('info',), runbook=RUNBOOK,
+          thresholds=(_hours('latest_max_age_hours', 36, 'hours after which the newest backup of any type is too old'),)),
+    Check('backup.error', 'repository', facts=('info',), runbook=RUNBOOK),
+    Check('backup.archive_gap', 'repository', facts=('verify',), cadence=('daily', 'weekly'), runbook=RUNBOOK),
+    Check('backup.archive_push', 'server', facts=('archiver',), runbook=RUNBOOK),
+    Check('backup.check', 'repository', facts=('check',), runbook=RUNBOOK),
+    Check('backup.verify', 'repository', facts=('verify',), cadence=('daily', 'weekly'), runbook=RUNBOOK),
+    Check('backup.repo_growth', 'repository', facts=('info',), runbook=RUNBOOK,
+          thresholds=(Threshold('repo_growth_warning_pct', 50, 'num',
+                                'growth of a backup over the previous one of its type, in percent (0: off)'),)),
+])
+CHECKS = tuple(REGISTRY.ids)
 
 
 def validate_thresholds(raw):
-    out = dict(THRESHOLDS)
-    for key, value in (raw or {}).items():
-        if key not in THRESHOLDS:
-            raise ParameterError('thresholds', "unknown threshold '%s'" % key,
-                                 'use one of: %s' % ', '.join(sorted(THRESHOLDS)))
-        try:
-            if isinstance(value, bool):
-                raise ValueError()
-            number = float(value)
-        except (TypeError, ValueError):
-            raise ParameterError('thresholds.%s' % key, '%r is not a number' % (value,),
-                                 'give hours or a percentage as a number; 0 turns the check off')
-        if number < 0:
-            raise ParameterError('thresholds.%s' % key, 'it is negative', 'give 0 (off) or more')
-        out[key] = number
-    return out
+    return REGISTRY.validate_thresholds(raw)
 
 
 def _age_h(backup, now):

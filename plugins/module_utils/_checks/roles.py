@@ -15,6 +15,7 @@ import re
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError
 from ansible_collections.pgops.postgresql.plugins.module_utils._findings import finding
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks import _sql_roles as q
+from ansible_collections.pgops.postgresql.plugins.module_utils._checks._registry import Check, Registry
 
 SERVER_FILE_ROLES = ('pg_execute_server_program', 'pg_read_server_files', 'pg_write_server_files')
 RISKY_PREDEFINED = SERVER_FILE_ROLES + ('pg_read_all_data', 'pg_write_all_data')
@@ -40,6 +41,13 @@ CHECKS = collections.OrderedDict([
     ('role.attribute_drift', ('drift', 'Role attributes match the expected specification')),
     ('role.membership_drift', ('drift', 'Memberships match the expected specification')),
 ])
+
+# Every role check runs in the quarterly access review; the drift checks need an expected specification
+# and role.not_seen needs the connection log.
+REGISTRY = Registry('roles', [
+    Check(cid, 'server', title=title, section=section, cadence=('quarterly',), runbook='access-review.md#the-checks',
+          facts=('expected',) if section == 'drift' else (('logins',) if cid == 'role.not_seen' else ('roles',)))
+    for cid, (section, title) in CHECKS.items()])
 
 ATTRIBUTES = {
     'superuser': 'rolsuper', 'login': 'rolcanlogin', 'createrole': 'rolcreaterole', 'createdb': 'rolcreatedb',
@@ -76,10 +84,6 @@ def validate_expected(spec, param='expected'):
 
 
 # --------------------------------------------------------------------------- collect
-
-def probe(session):
-    return session.fetch_one(q.PROBE, {})
-
 
 def collect_cluster(session, priv):
     roles = session.fetch_all(q.ROLES_AUTHID if priv['can_read_authid'] else q.ROLES_PUBLIC, {})
@@ -324,14 +328,13 @@ def _drift(facts, expected, bootstrap, by_oid):
 
 def with_ok(findings, checks):
     """One ok finding for each check with no finding, so reports show what was checked."""
-    present = set(f['id'] for f in findings)
-    out = list(findings)
-    for check_id in checks:
-        if check_id not in present:
-            f = finding(check_id, 'ok', CHECKS[check_id][1])
-            f['section'] = CHECKS[check_id][0]
-            out.append(f)
-    return out
+    return REGISTRY.with_ok(findings, checks)
+
+
+def applicable(expected, seen):
+    """The checks that can run: drift needs ``expected``, role.not_seen the logins ``seen`` in the log."""
+    return [c.id for c in REGISTRY.checks
+            if ('expected' not in c.facts or expected is not None) and ('logins' not in c.facts or seen is not None)]
 
 
 def inventory(facts):

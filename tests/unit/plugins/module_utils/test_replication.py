@@ -3,6 +3,7 @@ import pytest
 
 from ansible_collections.pgops.postgresql.plugins.module_utils import _replication as rep
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError
+from ansible_collections.pgops.postgresql.plugins.module_utils._layout import parse_controldata
 
 CONTROLDATA = """pg_control version number:            1300
 Database system identifier:           7712539629943909718
@@ -24,10 +25,10 @@ def test_lsn_round_trip(text, value):
 
 
 def test_parse_controldata():
-    c = rep.parse_controldata(CONTROLDATA)
+    c = parse_controldata(CONTROLDATA)
     assert c['system_identifier'] == '7712539629943909718' and c['checkpoint_lsn'] == '0/40000D8'
     assert c['clean'] and c['rewindable'] and c['timeline'] == 1
-    crashed = rep.parse_controldata(CONTROLDATA.replace('shut down', 'in production').replace('version:           1',
+    crashed = parse_controldata(CONTROLDATA.replace('shut down', 'in production').replace('version:           1',
                                                                                               'version:           0'))
     assert not crashed['clean'] and not crashed['rewindable']
 
