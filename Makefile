@@ -18,13 +18,14 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PGOPS_REPORT_DIR
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv system-packages collection demo test sanity lint unit integration molecule bench bench-backup bench-failover changelog clean
+.PHONY: help venv system-packages collection demo test sanity lint unit integration molecule bench bench-backup bench-failover docs changelog clean
 
 help:
 	@echo "make demo         install PostgreSQL 15 on localhost with playbooks/install.yml, run playbooks/daily.yml"
 	@echo "make test         sanity + lint + unit + integration + molecule"
 	@echo "make sanity|lint|unit|integration|molecule   one part of the tests"
 	@echo "make bench        health_check and daily.yml timings on 1k and 10k tables"
+	@echo "make docs         regenerate role READMEs and the modules' check lists"
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -95,6 +96,12 @@ bench-failover: system-packages collection
 
 bench-backup: system-packages collection
 	$(BIN)/python tests/bench/bench_backup.py
+
+# Regenerate the documentation that is derived: role READMEs from argument_specs, the check and
+# threshold lists of the checking modules from their registries.
+docs: venv collection
+	$(BIN)/python tests/tools/role_readme.py
+	$(BIN)/python tests/tools/module_docs.py
 
 changelog: venv
 	$(BIN)/antsibull-changelog lint

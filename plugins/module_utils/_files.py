@@ -23,11 +23,32 @@ def read_text(path):
         return None
 
 
-def write_atomic(module, path, text, owner=None, group=None, mode=None):
-    """Write beside the target and rename over it, then set owner, group and mode."""
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix='.pgops-')
-    with os.fdopen(fd, 'wb') as fh:
-        fh.write(to_bytes(text))
-    module.atomic_move(tmp, path)
-    args = module.load_file_common_arguments(dict(path=path, owner=owner, group=group, mode=mode))
-    module.set_fs_attributes_if_different(args, False)
+def write_atomic(module, path, content, owner=None, group=None, mode=None):
+    """Replace ``path`` with ``content`` (text or bytes) in one rename.
+
+    The new file is written beside the target and gets its owner, group and mode before the
+    rename, so no reader ever sees it with other permissions. Unset owner, group and mode keep
+    those of the file replaced (a new file: the running user and 0644 less the umask).
+    """
+    directory = os.path.dirname(path) or '.'
+    try:
+        st = os.stat(path)
+        keep = dict(mode=st.st_mode & 0o7777, owner=st.st_uid, group=st.st_gid)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        keep = dict(mode=0o644 & ~umask, owner=None, group=None)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.pgops-')
+    try:
+        with os.fdopen(fd, 'wb') as fh:
+            fh.write(to_bytes(content))
+        if keep['owner'] is not None and os.geteuid() == 0 and (owner is None or group is None):
+            os.chown(tmp, keep['owner'] if owner is None else -1, keep['group'] if group is None else -1)
+        args = module.load_file_common_arguments(dict(path=tmp, owner=owner, group=group,
+                                                      mode=keep['mode'] if mode is None else mode))
+        module.set_fs_attributes_if_different(args, False)
+        os.rename(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

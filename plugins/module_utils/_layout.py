@@ -77,8 +77,11 @@ class Layout(object):
                                  'PG_VERSION in %s)' % (self.data_dir or 'the data directory'),
                                  'give version (the Debian layout) or bin_dir')
         if not os.path.isdir(self.bin_dir):
-            raise ParameterError('bin_dir', '%s does not exist (PostgreSQL %s binaries)' % (self.bin_dir, self.version),
-                                 'install postgresql-%s, or give bin_dir' % self.version)
+            if self.version:
+                raise ParameterError('bin_dir', '%s does not exist (PostgreSQL %s binaries)' % (
+                    self.bin_dir, self.version), 'install postgresql-%s, or give bin_dir' % self.version)
+            raise ParameterError('bin_dir', '%s does not exist' % self.bin_dir,
+                                 'give the directory holding pg_ctl and the other server binaries')
         return os.path.join(self.bin_dir, name)
 
     def existing_config_file(self):

@@ -82,7 +82,8 @@ class ClusterService(object):
         self.version = version
         self.cluster_name = cluster_name
         self.data_dir = data_dir
-        self.bin_dir = Layout(version, cluster_name, data_dir, bin_dir).bin_dir or ''
+        self.layout = Layout(version, cluster_name, data_dir, bin_dir)
+        self.bin_dir = self.layout.bin_dir or ''
         self.stop_mode = stop_mode
         self.timeout = int(timeout)
         self.log_file = log_file or (os.path.join(data_dir, 'pg_ctl.log') if data_dir else None)
@@ -92,8 +93,7 @@ class ClusterService(object):
         return 'postgresql@%s-%s' % (self.version, self.cluster_name)
 
     def _pg_ctl_prefix(self):
-        pg_ctl = os.path.join(self.bin_dir, 'pg_ctl') if self.bin_dir else 'pg_ctl'
-        argv = [pg_ctl, '-D', self.data_dir]
+        argv = [self.layout.binary('pg_ctl'), '-D', self.data_dir]
         if os.geteuid() == 0:
             owner = owner_of(self.data_dir)
             if owner == 'root':

@@ -48,9 +48,9 @@ options:
     description:
       - Names of the checks to run; empty runs them all.
       - "Known names: server_up, uptime, connections, idle_in_transaction, long_running_queries,
-        prepared_transactions, xid_wraparound, mxid_wraparound, replication_lag, replication_slots,
-        archiver, cache_hit_ratio, rollback_ratio, deadlocks, checksum_failures, pending_restart,
-        table_analyze, table_vacuum, sequences, invalid_indexes, database_size, disk_space."
+        prepared_transactions, xid_wraparound, mxid_wraparound, replication_lag, replication_slots, archiver,
+        cache_hit_ratio, rollback_ratio, deadlocks, checksum_failures, pending_restart, table_analyze,
+        table_vacuum, sequences, invalid_indexes, database_size, disk_space."
     type: list
     elements: str
     default: []
@@ -69,21 +69,32 @@ options:
     description:
       - Overrides of the default thresholds, by name. An unknown name or a value of the wrong
         type fails the module before it connects.
-      - "Names and defaults: uptime_info_seconds 3600; connections_warning_pct 80,
-        connections_critical_pct 95; idle_in_transaction_warning_seconds 300,
-        idle_in_transaction_critical_seconds 1800; long_query_warning_seconds 300,
-        long_query_critical_seconds 3600; prepared_xact_warning_seconds 300,
-        prepared_xact_critical_seconds 3600; xid_age_warning_pct 50, xid_age_critical_pct 75
-        (of 2^31); mxid_age_warning_pct 50, mxid_age_critical_pct 75;
-        replication_lag_warning_bytes 67108864, replication_lag_critical_bytes 1073741824;
-        replication_lag_warning_seconds 60, replication_lag_critical_seconds 600;
-        slot_retained_warning_bytes 1073741824, slot_retained_critical_bytes 10737418240;
-        archive_ready_warning 10, archive_ready_critical 100; cache_hit_warning_pct 90 with
-        cache_min_blocks 100000; rollback_warning_pct 10 with rollback_min_transactions 1000;
-        deadlocks_warning_per_day 10; table_min_rows 1000; analyze_stale_days 7 with
-        analyze_stale_modified_pct 10; dead_tuples_warning_pct 20, dead_tuples_critical_pct 50;
-        sequence_warning_pct 75, sequence_critical_pct 90; database_size_warning_bytes 0 (off);
-        disk_free_warning_pct 20, disk_free_critical_pct 10; max_objects_per_check 50."
+      - "Names and defaults: max_objects_per_check 50 (objects listed per check and database);
+        uptime_info_seconds 3600 (info when the server is up for less); connections_warning_pct 80 (warning at
+        this share of the usable connections); connections_critical_pct 95 (critical at this share of the
+        usable connections); idle_in_transaction_warning_seconds 300 (warning at this age of an idle open
+        transaction); idle_in_transaction_critical_seconds 1800 (critical at this age of an idle open
+        transaction); long_query_warning_seconds 300 (warning at this query age); long_query_critical_seconds
+        3600 (critical at this query age); prepared_xact_warning_seconds 300 (warning at this age of a
+        prepared transaction); prepared_xact_critical_seconds 3600 (critical at this age of a prepared
+        transaction); xid_age_warning_pct 50 (warning at this share of 2^31); xid_age_critical_pct 75
+        (critical at this share of 2^31); mxid_age_warning_pct 50 (warning at this share of 2^31);
+        mxid_age_critical_pct 75 (critical at this share of 2^31); replication_lag_warning_bytes 67108864
+        (warning at this replay lag); replication_lag_critical_bytes 1073741824 (critical at this replay lag);
+        replication_lag_warning_seconds 60 (warning at this replay lag); replication_lag_critical_seconds 600
+        (critical at this replay lag); slot_retained_warning_bytes 1073741824 (warning at this retained WAL);
+        slot_retained_critical_bytes 10737418240 (critical at this retained WAL); archive_ready_warning 10
+        (warning at this number of .ready segments); archive_ready_critical 100 (critical at this number of
+        .ready segments); cache_hit_warning_pct 90 (warning below this hit ratio); cache_min_blocks 100000
+        (block reads before the ratio counts); rollback_warning_pct 10 (warning at this rollback share);
+        rollback_min_transactions 1000 (transactions before the ratio counts); deadlocks_warning_per_day 10
+        (warning at this daily rate); table_min_rows 1000 (tables with fewer rows are not checked);
+        analyze_stale_days 7 (statistics older than this are stale ...); analyze_stale_modified_pct 10 (...
+        when this share of rows changed since); dead_tuples_critical_pct 50 (critical at this share of dead
+        rows); dead_tuples_warning_pct 20 (warning at this share of dead rows); sequence_warning_pct 75
+        (warning at this share of the range used); sequence_critical_pct 90 (critical at this share of the
+        range used); database_size_warning_bytes 0 (warning at this size (0: off)); disk_free_warning_pct 20
+        (warning below this free space); disk_free_critical_pct 10 (critical below this free space)."
     type: dict
     default: {}
   fail_on_connection_error:

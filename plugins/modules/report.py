@@ -124,11 +124,11 @@ summary:
 import datetime
 import json
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes
 
+from ansible_collections.pgops.postgresql.plugins.module_utils._files import write_atomic
 from ansible_collections.pgops.postgresql.plugins.module_utils._report import (
     FORMATS, RENDERERS, build, host_entry)
 
@@ -171,12 +171,7 @@ def apply(module, writes):
     if not os.path.isdir(dest):
         os.makedirs(dest, 0o755)
     for path, dummy, content in writes:
-        fd, tmp = tempfile.mkstemp(dir=dest, prefix='.pgops-report-')
-        with os.fdopen(fd, 'wb') as fh:
-            fh.write(content)
-        module.atomic_move(tmp, path)
-    for path, dummy, dummy2 in writes:
-        module.set_mode_if_different(path, module.params['mode'], False)
+        write_atomic(module, path, content, mode=module.params['mode'])
 
 
 def main():

@@ -149,8 +149,6 @@ findings:
 
 import os
 import stat
-import tempfile
-import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes
@@ -158,9 +156,11 @@ from ansible.module_utils.common.text.converters import to_bytes
 from ansible_collections.pgops.postgresql.plugins.module_utils import _tls
 from ansible_collections.pgops.postgresql.plugins.module_utils._connection import (
     connect, connection_argument_spec, require_psycopg2)
-from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError, PgopsError
+from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError, PgopsError, ToolError
+from ansible_collections.pgops.postgresql.plugins.module_utils._files import write_atomic
 from ansible_collections.pgops.postgresql.plugins.module_utils._findings import finding
 from ansible_collections.pgops.postgresql.plugins.module_utils._sql import compose, identifier
+from ansible_collections.pgops.postgresql.plugins.module_utils._timing import wait_until
 
 FILES = (('cert', 'server.crt', 0o644), ('key', 'server.key', 0o600), ('ca', 'root.crt', 0o644),
          ('crl', 'root.crl', 0o644))
@@ -222,30 +222,27 @@ def install(module, files):
         module.set_owner_if_different(p['ssl_dir'], p['owner'], False)
         module.set_group_if_different(p['ssl_dir'], p['group'], False)
     for path, content, mode in files:
-        fd, tmp = tempfile.mkstemp(dir=p['ssl_dir'], prefix='.pgops-ssl-')
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, 'wb') as fh:
-            fh.write(content)
-        module.set_owner_if_different(tmp, p['owner'], False)
-        module.set_group_if_different(tmp, p['group'], False)
-        os.rename(tmp, path)
+        write_atomic(module, path, content, p['owner'], p['group'], mode)
 
 
 def wait_for_served(p, serial, timeout=10.0):
-    deadline = time.time() + timeout
-    served = None
-    while time.time() < deadline:
+    last = {}
+
+    def served():
         try:
-            served = _tls.served_description(p['verify_address'], p['login_port'])
+            last['served'] = _tls.served_description(p['verify_address'], p['login_port'])
         except (OSError, ValueError):
-            served = None
-        if served and served['serial'] == serial:
-            return served
-        time.sleep(0.2)
-    raise PgopsError("after the reload the server at %s:%s still serves %s, not the new certificate %s. Fix: read "
-                     "the server log (a key or certificate it could not load), or set verify_address to an address "
-                     "it listens on" % (p['verify_address'], p['login_port'],
-                                        'serial %s' % served['serial'] if served else 'no certificate', serial))
+            last['served'] = None
+        return last['served'] if last['served'] and last['served']['serial'] == serial else None
+    try:
+        return wait_until(served, timeout, 'the new certificate being served', interval=0.2)
+    except ToolError:
+        seen = last.get('served')
+        raise PgopsError("after the reload the server at %s:%s still serves %s, not the new certificate %s. Fix: "
+                         "read the server log (a key or certificate it could not load), or set verify_address to "
+                         "an address it listens on" % (p['verify_address'], p['login_port'],
+                                                       'serial %s' % seen['serial'] if seen else 'no certificate',
+                                                       serial))
 
 
 def main():

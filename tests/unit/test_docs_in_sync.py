@@ -2,6 +2,7 @@
 """Documentation that is generated or promised must exist and be current."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -14,6 +15,12 @@ def test_role_readmes_match_argument_specs():
     proc = subprocess.run([sys.executable, os.path.join(ROOT, 'tests', 'tools', 'role_readme.py'), '--check'],
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout
+
+
+def test_module_check_lists_are_generated_from_the_registries():
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, 'tests', 'tools', 'module_docs.py'), '--check'],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_argument_specs_and_defaults_agree():
@@ -34,20 +41,50 @@ def test_every_playbook_is_in_the_maintenance_calendar():
         assert 'playbooks/%s' % name in calendar, name
 
 
-def test_every_health_check_has_a_runbook_entry():
+def _registries():
     sys.path.insert(0, os.path.join(ROOT, 'build', 'collections'))
-    from ansible_collections.pgops.postgresql.plugins.module_utils._checks import health
-    runbook = open(os.path.join(ROOT, 'docs', 'runbooks', 'daily-health-check.md')).read()
-    for check in health.CHECKS:
-        assert '`health.%s`' % check in runbook, check
+    from ansible_collections.pgops.postgresql.plugins.module_utils._checks import backup, health, roles, security
+    return {'health_check': health.REGISTRY, 'role_audit': roles.REGISTRY, 'security_audit': security.REGISTRY,
+            'backup_verify': backup.REGISTRY}
 
 
-def test_every_audit_check_is_in_its_runbook():
+def _slug(heading):
+    """GitHub's anchor of a Markdown heading."""
+    text = re.sub(r'[^\w\- ]', '', heading.strip().lower())
+    return text.replace(' ', '-')
+
+
+def _module_doc(name):
     sys.path.insert(0, os.path.join(ROOT, 'build', 'collections'))
-    from ansible_collections.pgops.postgresql.plugins.module_utils._checks import roles, security
-    sec = open(os.path.join(ROOT, 'docs', 'runbooks', 'security-audit.md')).read()
-    acc = open(os.path.join(ROOT, 'docs', 'runbooks', 'access-review.md')).read()
-    for check in security.CHECK_IDS:
-        assert '`%s`' % check in sec, check
-    for check in roles.CHECKS:
-        assert '`%s`' % check in acc, check
+    module = __import__('ansible_collections.pgops.postgresql.plugins.modules.%s' % name, fromlist=['DOCUMENTATION'])
+    return yaml.safe_load(module.DOCUMENTATION)
+
+
+def _flat(value):
+    return ' '.join(value) if isinstance(value, list) else (value or '')
+
+
+def test_every_registered_check_is_in_the_runbook_its_record_names():
+    for module, registry in _registries().items():
+        for check in registry.checks:
+            assert check.runbook, (module, check.id)
+            page, dummy, anchor = check.runbook.partition('#')
+            text = open(os.path.join(ROOT, 'docs', 'runbooks', page)).read()
+            headings = [_slug(line.lstrip('#')) for line in text.splitlines() if line.startswith('#')]
+            assert anchor in headings, (check.id, check.runbook)
+            assert '`%s`' % check.id in text, (check.id, page)
+            assert check.cadence and set(check.cadence) <= {'daily', 'weekly', 'monthly', 'quarterly'}, check.id
+
+
+def test_module_documentation_lists_every_check_and_threshold_of_its_registry():
+    registries = _registries()
+    health = registries['health_check']
+    options = _module_doc('health_check')['options']
+    known = re.search(r'Known names: ([^.]*)\.', _flat(options['checks']['description'])).group(1)
+    assert [n.strip() for n in known.split(',')] == list(health.names)
+    for module, registry in registries.items():
+        doc = _flat(_module_doc(module)['options'].get('thresholds', {}).get('description'))
+        for name, threshold in registry.thresholds.items():
+            default = threshold.default
+            shown = '%d' % default if float(default) == int(default) else '%s' % default
+            assert re.search(r'\b%s[ (]+%s\b' % (name, shown), doc), (module, name, shown)

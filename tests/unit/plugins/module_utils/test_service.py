@@ -40,12 +40,13 @@ def test_systemd_uses_the_cluster_unit_not_the_umbrella_service():
     assert svc.argv('promote')[:2] == ['pg_ctlcluster', '--skip-systemctl-redirect']
 
 
-def test_pg_ctl_commands_wait_and_log():
+def test_pg_ctl_commands_wait_and_log(tmp_path):
     data = '/nonexistent/pgops/data'
-    svc = ClusterService('pg_ctl', None, data_dir=data, bin_dir='/opt/pg/bin', timeout=30)
+    pg_ctl = str(tmp_path / 'pg_ctl')
+    svc = ClusterService('pg_ctl', None, data_dir=data, bin_dir=str(tmp_path), timeout=30)
     argv = svc.argv('start')
-    assert argv[argv.index('/opt/pg/bin/pg_ctl'):] == [
-        '/opt/pg/bin/pg_ctl', '-D', data, '-w', '-t', '30', '-l', data + '/pg_ctl.log', 'start']
+    assert argv[argv.index(pg_ctl):] == [
+        pg_ctl, '-D', data, '-w', '-t', '30', '-l', data + '/pg_ctl.log', 'start']
     assert svc.argv('stop')[-3:] == ['-m', 'fast', 'stop']
 
 
