@@ -148,36 +148,51 @@ class Node(object):
         self.tool(argv + ['template1'], 'crash recovery (postgres --single)', data=' \n')
 
     def saved_config(self):
-        """Configuration files inside the data directory: pg_rewind and pg_basebackup copy the
-        source's over them (postgresql.auto.conf is edited afterwards instead)."""
-        files = {}
-        for path in glob.glob(os.path.join(self.data_dir, '*.conf')) + glob.glob(
-                os.path.join(self.data_dir, 'conf.d', '*')):
-            if os.path.basename(path) != 'postgresql.auto.conf' and os.path.isfile(path):
-                with open(path, 'rb') as fh:
-                    files[path] = fh.read()
-        return files
+        return saved_config(self.data_dir)
 
     def restore_config(self, files):
-        st = os.stat(self.data_dir)
-        for path, content in files.items():
-            if not os.path.isdir(os.path.dirname(path)):
-                os.makedirs(os.path.dirname(path), 0o700)
-                os.chown(os.path.dirname(path), st.st_uid, st.st_gid)
-            with open(path, 'wb') as fh:
-                fh.write(content)
-            os.chown(path, st.st_uid, st.st_gid)
+        restore_config(self.data_dir, files)
 
     def write_standby_config(self, settings):
-        path = os.path.join(self.data_dir, 'postgresql.auto.conf')
-        st = os.stat(self.data_dir)
-        text = rep.auto_conf_set(read_text(path) or '', settings)
-        for name, content in (('postgresql.auto.conf', text), ('standby.signal', '')):
-            target = os.path.join(self.data_dir, name)
-            with open(target, 'w') as fh:
-                fh.write(content)
-            os.chown(target, st.st_uid, st.st_gid)
-            os.chmod(target, 0o600)
+        write_standby_files(self.data_dir, settings)
+
+
+def saved_config(data_dir):
+    """Configuration files inside a data directory: pg_rewind and pg_basebackup copy the
+    source's over them (postgresql.auto.conf is edited afterwards instead)."""
+    files = {}
+    for path in glob.glob(os.path.join(data_dir, '*.conf')) + glob.glob(os.path.join(data_dir, 'conf.d', '*')):
+        if os.path.basename(path) != 'postgresql.auto.conf' and os.path.isfile(path):
+            with open(path, 'rb') as fh:
+                files[os.path.relpath(path, data_dir)] = fh.read()
+    return files
+
+
+def restore_config(data_dir, files):
+    """Put ``saved_config`` files back, into ``data_dir`` (the same or a new copy)."""
+    st = os.stat(data_dir)
+    for name, content in files.items():
+        path = os.path.join(data_dir, name)
+        if not os.path.isdir(os.path.dirname(path)):
+            os.makedirs(os.path.dirname(path), 0o700)
+            os.chown(os.path.dirname(path), st.st_uid, st.st_gid)
+        with open(path, 'wb') as fh:
+            fh.write(content)
+        os.chown(path, st.st_uid, st.st_gid)
+
+
+def write_standby_files(data_dir, settings):
+    """``settings`` into postgresql.auto.conf (the way ALTER SYSTEM writes it) and standby.signal,
+    owned by the data directory's owner, mode 0600."""
+    path = os.path.join(data_dir, 'postgresql.auto.conf')
+    st = os.stat(data_dir)
+    text = rep.auto_conf_set(read_text(path) or '', settings)
+    for name, content in (('postgresql.auto.conf', text), ('standby.signal', '')):
+        target = os.path.join(data_dir, name)
+        with open(target, 'w') as fh:
+            fh.write(content)
+        os.chown(target, st.st_uid, st.st_gid)
+        os.chmod(target, 0o600)
 
 
 class Topology(object):

@@ -70,6 +70,16 @@ def _conf_quote(value):
     return "'%s'" % str(value).replace("'", "''")
 
 
+def auto_conf_values(text):
+    """The settings of a ``postgresql.auto.conf`` text (the ALTER SYSTEM format), unquoted."""
+    out = {}
+    for line in (text or '').splitlines():
+        m = re.match(r"^\s*(\w+)\s*=\s*'((?:[^']|'')*)'\s*$", line)
+        if m:
+            out[m.group(1)] = m.group(2).replace("''", "'")
+    return out
+
+
 def auto_conf_set(text, settings):
     """``postgresql.auto.conf`` with ``settings`` replaced or added (None removes a key),
     written the way ALTER SYSTEM writes it, so the server keeps managing the file."""

@@ -119,8 +119,6 @@ def _c_database_size(f, t):
             for d in f['server']['databases'] if d.get('size_bytes') and d['size_bytes'] >= limit]
 
 
-
-
 def _pair(prefix, warning, critical, what):
     crit = Threshold('%s_critical_pct' % prefix, critical, 'pct', 'critical at this %s' % what)
     return Threshold('%s_warning_pct' % prefix, warning, 'pct', 'warning at this %s' % what, at_most=crit.name), crit

@@ -94,8 +94,6 @@ def _c_invalid_indexes(f, t):
     return out
 
 
-
-
 SEQ_CRITICAL = Threshold('sequence_critical_pct', 90, 'pct', 'critical at this share of the range used')
 DEAD_CRITICAL = Threshold('dead_tuples_critical_pct', 50, 'pct', 'critical at this share of dead rows')
 # Shared by every per-object check: the size of a table that counts, and the cap on listed objects.

@@ -91,7 +91,6 @@ def _c_prepared_transactions(f, t):
     return out
 
 
-
 def _c_replication_lag(f, t):
     out = []
     for r in f['server']['replication']:
@@ -183,7 +182,6 @@ def _c_pending_restart(f, t):
     return [finding(_hid('pending_restart'), 'warning', 'Settings are waiting for a restart',
                     observed=', '.join(names), expected='none',
                     remediation='Plan a restart in a maintenance window (cluster_service state=restarted).')]
-
 
 
 def _c_disk_space(f, t):

@@ -68,8 +68,9 @@ def test_major_version_comes_from_pg_version(tmp_path):
 
 
 def test_a_named_debian_cluster_is_found_with_its_version():
-    clusters = lambda: [{'cluster': 'main', 'version': 17, 'pgdata': '/srv/pg/17/main'},  # noqa: E731
-                        {'cluster': 'other', 'version': 15, 'pgdata': '/var/lib/postgresql/15/other'}]
+    def clusters():
+        return [{'cluster': 'main', 'version': 17, 'pgdata': '/srv/pg/17/main'},
+                {'cluster': 'other', 'version': 15, 'pgdata': '/var/lib/postgresql/15/other'}]
     layout = Layout(cluster_name='main', clusters=clusters)
     assert (layout.version, layout.data_dir, layout.bin_dir, layout.config_file) == (
         '17', '/srv/pg/17/main', '/usr/lib/postgresql/17/bin', '/etc/postgresql/17/main/postgresql.conf')

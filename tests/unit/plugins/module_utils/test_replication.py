@@ -28,8 +28,9 @@ def test_parse_controldata():
     c = parse_controldata(CONTROLDATA)
     assert c['system_identifier'] == '7712539629943909718' and c['checkpoint_lsn'] == '0/40000D8'
     assert c['clean'] and c['rewindable'] and c['timeline'] == 1
-    crashed = parse_controldata(CONTROLDATA.replace('shut down', 'in production').replace('version:           1',
-                                                                                              'version:           0'))
+    crashed_text = CONTROLDATA.replace('shut down', 'in production').replace('version:           1',
+                                                                             'version:           0')
+    crashed = parse_controldata(crashed_text)
     assert not crashed['clean'] and not crashed['rewindable']
 
 
@@ -134,3 +135,13 @@ def test_plans_list_every_node():
 def test_swap_sync_names(value, expected):
     new = 'pgops-molecule-repl-b' if 'molecule' in value else 'db2'
     assert rep.swap_sync_names(value, new, 'db1') == expected
+
+
+def test_auto_conf_values_read_what_alter_system_writes():
+    from ansible_collections.pgops.postgresql.plugins.module_utils._replication import auto_conf_set, auto_conf_values
+    text = auto_conf_set("ssl = 'on'\n", {'primary_conninfo': "host=db1 password='it\\'s'", 'primary_slot_name': 'db2'})
+    assert auto_conf_values(text) == {'ssl': 'on', 'primary_conninfo': "host=db1 password='it\\'s'",
+                                      'primary_slot_name': 'db2'}
+    # the order of the lines (ALTER SYSTEM appends) does not make a value differ
+    moved = "primary_slot_name = 'db2'\nssl = 'on'\n"
+    assert auto_conf_values(moved)['primary_slot_name'] == 'db2'
