@@ -17,9 +17,13 @@ TYPES = ('local', 'host', 'hostssl', 'hostnossl', 'hostgssenc', 'hostnogssenc')
 METHODS = ('trust', 'reject', 'scram-sha-256', 'md5', 'password', 'gss', 'sspi', 'ident', 'peer', 'ldap',
            'radius', 'cert', 'pam', 'bsd')
 KEYWORDS = ('all', 'samehost', 'samenet')
-_HOSTNAME = re.compile(r'^\.?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$')
-_IPISH = re.compile(r'^[0-9.:/a-fA-F]+$')
-_NAME = re.compile(r'^[+@]?[A-Za-z0-9_.$-]+$|^"[^"]+"$|^/.+$')
+# Every pattern is matched with fullmatch: '$' would let a trailing newline through.
+_HOSTNAME = re.compile(r'\.?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*')
+_IPISH = re.compile(r'[0-9.:/a-fA-F]+')
+_NAME = re.compile(r'[+@]?[A-Za-z0-9_.$-]+|"[^"\x00-\x1f\x7f]+"|/[^\s",#\x00-\x1f\x7f]+')
+_OPTION_KEY = re.compile(r'[a-z][a-z0-9_]*')
+_OPTION = re.compile(r'\s*([a-z][a-z0-9_]*)=("([^"\x00-\x1f\x7f]*)"|[^\s"#,\x00-\x1f\x7f]+)')
+_CONTROL = re.compile(r'[\x00-\x1f\x7f]')
 
 
 def _names(value, where, what):
@@ -28,7 +32,7 @@ def _names(value, where, what):
     if not items:
         raise ParameterError(where, 'no %s given' % what, "give 'all' or a name")
     for item in items:
-        if not _NAME.match(item):
+        if not _NAME.fullmatch(item):
             raise ParameterError(where, '%s %r is not a valid name' % (what, item),
                                  'quote names with spaces in double quotes, or use +group / @file')
     return ','.join(items)
@@ -38,32 +42,58 @@ def _address(value, where):
     text = str(value).strip()
     if text in KEYWORDS:
         return text
-    if _IPISH.match(text) and any(ch.isdigit() for ch in text) and ('.' in text or ':' in text):
+    if _CONTROL.search(text):
+        raise ParameterError(where, 'address %r holds a control character (a newline?)' % text,
+                             'give one address on one line')
+    if _IPISH.fullmatch(text) and any(ch.isdigit() for ch in text) and ('.' in text or ':' in text):
         try:
             net = ipaddress.ip_network(text, strict=True)
         except ValueError as exc:
             raise ParameterError(where, 'address %r is not valid (%s)' % (text, exc),
                                  'write a network as ADDRESS/PREFIX with the host bits zero, e.g. 10.0.0.0/8')
         return str(net)
-    if _HOSTNAME.match(text) and any(ch.isalpha() for ch in text):
+    if _HOSTNAME.fullmatch(text) and any(ch.isalpha() for ch in text):
         return text
     raise ParameterError(where, 'address %r is neither a network, a host name nor all/samehost/samenet' % text,
                          'write a network as ADDRESS/PREFIX, e.g. 192.168.1.0/24')
 
 
+def _option_value(key, value, where):
+    text = str(value)
+    if _CONTROL.search(text) or '"' in text:
+        raise ParameterError('%s.%s' % (where, key), 'the value holds a newline, a control character or a double '
+                             'quote, which would change the structure of pg_hba.conf', 'give a plain one-line value')
+    return '"%s"' % text if (re.search(r'[\s,#=]', text) or not text) else text
+
+
 def _options(value, where):
+    """Options as key=value tokens: keys checked, values quoted; nothing can start a new rule or a comment."""
     if not value:
         return ''
     if isinstance(value, dict):
-        parts = []
-        for key in sorted(value):
-            val = str(value[key])
-            parts.append('%s=%s' % (key, '"%s"' % val if re.search(r'[\s,"]', val) else val))
-        return ' '.join(parts)
-    text = str(value).strip()
-    if '\n' in text:
-        raise ParameterError(where, 'options span lines', 'give options as one line or as a dict')
-    return text
+        items = sorted(value.items())
+    else:
+        text = str(value)
+        if _CONTROL.search(text):
+            raise ParameterError(where, 'options hold a newline or a control character, which would change the '
+                                 'structure of pg_hba.conf', 'give options as one line of key=value, or as a dict')
+        items, pos = [], 0
+        text = text.strip()
+        while pos < len(text):
+            m = _OPTION.match(text, pos)
+            if not m:
+                raise ParameterError(where, 'cannot read %r as key=value options' % text[pos:],
+                                     'give key=value pairs separated by spaces (quote values with spaces in '
+                                     'double quotes), or a dict')
+            items.append((m.group(1), m.group(3) if m.group(3) is not None else m.group(2)))
+            pos = m.end()
+    parts = []
+    for key, val in items:
+        if not _OPTION_KEY.fullmatch(str(key)):
+            raise ParameterError(where, 'option name %r is not valid' % (key,),
+                                 'use a pg_hba.conf option name such as clientcert or map')
+        parts.append('%s=%s' % (key, _option_value(key, val, where)))
+    return ' '.join(parts)
 
 
 def normalize(rules, param='rules'):
@@ -103,7 +133,7 @@ def normalize(rules, param='rules'):
             'address': address,
             'method': method,
             'options': _options(rule.get('options'), where + '.options'),
-            'comment': str(rule.get('comment') or '').replace('\n', ' '),
+            'comment': _CONTROL.sub(' ', str(rule.get('comment') or '')),
         })
     return out
 

@@ -17,8 +17,13 @@ description:
     with its host bits zero, a host name, or C(all)/C(samehost)/C(samenet)); a bad rule fails the task
     and leaves the file untouched.
   - Writes the whole file in the order given, replaced atomically.
-  - With O(reload=true) it asks the server to parse the new file (C(pg_hba_file_rules)); on an error
-    the previous file is put back and the task fails; otherwise it calls C(pg_reload_conf()).
+  - No value can change the structure of the file - a newline, a control character or a double quote
+    in a name, an address or an option is refused naming the field; option names are checked and
+    option values quoted; a comment is kept on its own line.
+  - With O(reload=true) it connects first (a login that fails leaves the file untouched), writes the
+    file, asks the server to parse it (C(pg_hba_file_rules)), reloads, then opens a new connection
+    with the same login options. When the server rejects a line, or the new rules refuse the module's
+    own login (a lock-out), the previous file is put back and reloaded, and the message says so.
   - Warns about C(trust) over TCP and about C(md5)/C(password) methods.
 author:
   - pgops maintainers (@pgops)
@@ -56,7 +61,9 @@ options:
         type: str
         default: scram-sha-256
       options:
-        description: Method options, as a string or a dict (C(map=pgops)).
+        description:
+          - Method options, as a string of C(key=value) pairs or a dict (C(map=pgops)). Names are
+            checked, values with spaces, commas, C(#) or C(=) are quoted.
         type: raw
       comment:
         description: A comment line written above the rule.
@@ -119,34 +126,46 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pgops.postgresql.plugins.module_utils import _hba
 from ansible_collections.pgops.postgresql.plugins.module_utils._connection import (
     connect, connection_argument_spec, require_psycopg2)
-from ansible_collections.pgops.postgresql.plugins.module_utils._errors import PgopsError
+from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ConnectionFailed, PgopsError
 from ansible_collections.pgops.postgresql.plugins.module_utils._files import read_text, write_atomic
 
 HEADER = 'Managed by pgops.postgresql (hba module). Changes here are overwritten.'
 
 
-def check_and_reload(module, old_text):
+def _put_back(module, old_text):
     p = module.params
-    session = connect(p, application_name='pgops_hba')
+    if old_text is None:
+        os.unlink(p['path'])
+    else:
+        write_atomic(module, p['path'], old_text, p['owner'], p['group'], p['mode'])
+
+
+def apply_checked(module, session, old_text, new_text):
+    """Write the new file, let the server check it, reload, and prove the module's own login still
+    works; on any failure put the previous file back (and reload it when the new one was loaded)."""
+    p = module.params
+    write_atomic(module, p['path'], new_text, p['owner'], p['group'], p['mode'])
+    reloaded = False
     try:
-        session.conn.autocommit = True
-        hba_file = session.fetch_one("SELECT current_setting('hba_file') AS f")['f']
-        if os.path.realpath(hba_file) != os.path.realpath(p['path']):
-            raise PgopsError("the server reads %s, not %s. Fix: point path at the server's hba_file" % (
-                hba_file, p['path']))
         errors = session.fetch_all('SELECT line_number, error FROM pg_hba_file_rules WHERE error IS NOT NULL')
         if errors:
-            raise PgopsError("the server rejected %s line %s: %s. The previous file was put back. Fix: correct that "
-                             "rule" % (p['path'], errors[0]['line_number'], errors[0]['error']))
+            raise PgopsError("the server rejected %s line %s: %s. Fix: correct that rule" % (
+                p['path'], errors[0]['line_number'], errors[0]['error']))
         session.fetch_all('SELECT pg_reload_conf()')
-    except PgopsError:
-        if old_text is None:
-            os.unlink(p['path'])
-        else:
-            write_atomic(module, p['path'], old_text, p['owner'], p['group'], p['mode'])
-        raise
-    finally:
-        session.close()
+        reloaded = True
+        try:
+            connect(p, application_name='pgops_hba_check').close()
+        except ConnectionFailed as exc:
+            raise PgopsError("after the reload, the module's own login (%s) is refused: %s. The new rules would "
+                             "lock it out. Fix: keep a rule that admits this login" % (
+                                 p['login_user'], exc.msg))
+    except PgopsError as exc:
+        _put_back(module, old_text)
+        state = 'the previous rules are loaded again' if reloaded else 'the new rules were never loaded'
+        if reloaded:
+            session.fetch_all('SELECT pg_reload_conf()')
+        raise PgopsError('%s. Put back: the previous %s (%s). Nothing else was changed.' % (
+            exc.msg.rstrip('.'), p['path'], state))
 
 
 def main():
@@ -167,14 +186,24 @@ def main():
         old_text = read_text(p['path'])
         changed = new_text != old_text
         if changed and not module.check_mode:
-            if p['reload']:
-                require_psycopg2()
             if not os.path.isdir(os.path.dirname(p['path'])):
                 raise PgopsError("parameter 'path': the directory of %s does not exist. Fix: create the cluster first"
                                  % p['path'])
-            write_atomic(module, p['path'], new_text, p['owner'], p['group'], p['mode'])
-            if p['reload']:
-                check_and_reload(module, old_text)
+            if not p['reload']:
+                write_atomic(module, p['path'], new_text, p['owner'], p['group'], p['mode'])
+            else:
+                # Connected before anything changes: a login that fails now leaves the file untouched.
+                require_psycopg2()
+                session = connect(p, application_name='pgops_hba')
+                try:
+                    session.conn.autocommit = True
+                    hba_file = session.fetch_one("SELECT current_setting('hba_file') AS f")['f']
+                    if os.path.realpath(hba_file) != os.path.realpath(p['path']):
+                        raise PgopsError("the server reads %s, not %s. Nothing was changed. Fix: point path at the "
+                                         "server's hba_file" % (hba_file, p['path']))
+                    apply_checked(module, session, old_text, new_text)
+                finally:
+                    session.close()
     except PgopsError as exc:
         module.fail_json(msg=exc.msg)
     for warning in _hba.warnings(rules):

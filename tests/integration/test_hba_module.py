@@ -79,3 +79,40 @@ def test_weak_methods_warn(cluster, tmp_path):
                                     rules=[{'type': 'host', 'address': '0.0.0.0/0', 'method': 'trust'},
                                            {'type': 'host', 'address': '::/0', 'method': 'md5'}]))
     assert len(result['warnings']) == 2
+
+
+def test_rules_that_lock_out_the_modules_own_login_are_put_back(fresh_cluster):
+    """The module logs in over the unix socket: rules without a local line would lock it out."""
+    c = fresh_cluster
+    a = args(c, [{'type': 'host', 'address': '127.0.0.1/32', 'method': 'scram-sha-256'}])
+    before = open(a['path']).read()
+    with pytest.raises(ModuleFailed) as err:
+        run_module('hba', a)
+    msg = err.value.result['msg']
+    assert "own login (postgres) is refused" in msg and 'Put back: the previous' in msg, msg
+    assert 'previous rules are loaded again' in msg
+    assert open(a['path']).read() == before
+    assert c.psql('SELECT 1') == '1'  # a new local login works: the previous rules are live
+    assert c.psql('SELECT count(*) FROM pg_hba_file_rules WHERE error IS NOT NULL') == '0'
+
+
+def test_a_login_that_fails_leaves_the_file_untouched(fresh_cluster):
+    c = fresh_cluster
+    a = args(c, BASE + [{'type': 'host', 'address': '10.0.0.0/8', 'method': 'reject'}], login_user='nobody')
+    before = open(a['path']).read()
+    with pytest.raises(ModuleFailed) as err:
+        run_module('hba', a)
+    assert 'nobody' in err.value.result['msg']
+    assert open(a['path']).read() == before
+
+
+def test_an_injected_rule_never_reaches_the_file(fresh_cluster):
+    c = fresh_cluster
+    evil = {'type': 'host', 'address': '127.0.0.1/32', 'method': 'scram-sha-256',
+            'options': {'clientcert': 'verify-ca\nhost all all 0.0.0.0/0 trust'}}
+    a = args(c, BASE + [evil])
+    before = open(a['path']).read()
+    with pytest.raises(ModuleFailed) as err:
+        run_module('hba', a)
+    assert "parameter 'rules[2].options.clientcert'" in err.value.result['msg']
+    assert open(a['path']).read() == before
