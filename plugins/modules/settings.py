@@ -21,8 +21,16 @@ description:
     need a restart; every other change is applied with C(pg_reload_conf()).
   - The server's own parser has the last word. After writing, C(pg_file_settings) is read for errors
     in the file; if there is one the previous file is put back and the task fails before reloading.
+  - The login must be able to read C(pg_file_settings) (a superuser); otherwise the task fails before
+    anything is written.
+  - All or nothing. When the server rejects the file, the previous file is put back before any reload.
+    When the restart fails (the server does not start with the new values, for example an unknown
+    library in C(shared_preload_libraries)), the previous file is put back and the server is started
+    again with it; the message says what was put back and whether the server runs.
   - With O(allow_restart=false) a needed restart is not done; it is returned in RV(pending_restart)
-    and as a warning finding C(settings.pending_restart) (also reported by the daily health check).
+    and as a warning finding C(settings.pending_restart) (also reported by the daily health check),
+    on this run and on every later run while the server still reports it. A later run with
+    O(allow_restart=true) restarts to apply it, even when the file does not change.
 author:
   - pgops maintainers (@pgops)
 extends_documentation_fragment:
@@ -149,6 +157,7 @@ from ansible_collections.pgops.postgresql.plugins.module_utils._service import (
     service_argument_spec, service_for)
 
 HEADER = 'Managed by pgops.postgresql (settings module). Changes here are overwritten.'
+READ_FILE_SETTINGS = "SELECT has_function_privilege('pg_show_all_file_settings()', 'EXECUTE') AS allowed"
 
 
 def _file_errors(session, path):
@@ -163,26 +172,51 @@ def _file_errors(session, path):
     return rows, errors
 
 
+def _put_back(module, old_text):
+    p = module.params
+    if old_text is None:
+        os.unlink(p['path'])
+    else:
+        write_atomic(module, p['path'], old_text, p['owner'], p['group'], p['mode'])
+
+
 def apply(module, session, old_text, new_text, action):
+    """Write, let the server check the file, reload, restart when needed and allowed. Any failure
+    puts the previous file back (and the server in its previous running state)."""
     p = module.params
     path = p['path']
     write_atomic(module, path, new_text, p['owner'], p['group'], p['mode'])
-    rows, errors = _file_errors(session, path)
-    if errors or (p['settings'] and not rows):
-        if old_text is None:
-            os.unlink(path)
-        else:
-            write_atomic(module, path, old_text, p['owner'], p['group'], p['mode'])
+    try:
+        rows, errors = _file_errors(session, path)
         if errors:
-            raise PgopsError("the server rejected %s line %s (%s): %s. The previous file was put back. Fix: correct "
-                             "that setting" % (path, errors[0]['sourceline'], errors[0]['name'], errors[0]['error']))
-        raise PgopsError("the server does not read %s. The change was undone. Fix: put the file in a directory "
-                         "named by include_dir in postgresql.conf (Debian: conf.d)" % path)
-    session.fetch_all('SELECT pg_reload_conf()')
-    session.conn.commit()
+            raise PgopsError("the server rejected %s line %s (%s): %s. Fix: correct that setting" % (
+                path, errors[0]['sourceline'], errors[0]['name'], errors[0]['error']))
+        if p['settings'] and not rows:
+            raise PgopsError("the server does not read %s. Fix: put the file in a directory named by include_dir "
+                             "in postgresql.conf (Debian: conf.d)" % path)
+        session.fetch_all('SELECT pg_reload_conf()')
+        session.conn.commit()
+    except PgopsError as exc:
+        _put_back(module, old_text)
+        raise PgopsError('%s. Put back: the previous %s; the server was not reloaded and runs as before.' % (
+            exc.msg.rstrip('.'), path))
     if action == 'restart' and p['allow_restart']:
         session.close()
-        service_for(p, module.run_command).act('restart')
+        service = service_for(p, module.run_command)
+        try:
+            service.act('restart')
+        except PgopsError as exc:
+            _put_back(module, old_text)
+            try:
+                if service.is_running():
+                    state = 'it still runs with its previous settings (it was not stopped)'
+                else:
+                    service.act('start')
+                    state = 'it was started again with its previous settings and runs'
+            except PgopsError as again:
+                state = 'it does not start with its previous settings either: %s' % again.msg
+            raise PgopsError('the restart with the new settings failed: %s. Put back: the previous %s; %s' % (
+                exc.msg.rstrip('.'), path, state))
         return True
     return False
 
@@ -212,22 +246,42 @@ def main():
             session.conn.autocommit = True
             rows = session.fetch_all(_settings.CATALOG)
             _settings.validate(p['settings'], rows)
+            if not session.fetch_one(READ_FILE_SETTINGS)['allowed']:
+                raise PgopsError("login_user %s can not read pg_file_settings, so the server could not check the "
+                                 "file before it is used. Nothing was changed. Fix: log in as a superuser"
+                                 % p['login_user'])
             new_text = _settings.render(p['settings'], HEADER)
             old_text = read_text(p['path'])
             plan = _settings.plan(old_text, new_text, rows, p['settings'])
-            result.update(changed=new_text != old_text, changed_settings=plan['changed'], action=plan['action'],
-                          restart_settings=plan['restart'])
-            if result['changed'] and not module.check_mode:
+            catalog = dict((r['name'].lower(), r) for r in rows)
+            # A restart-only change an earlier run deferred (allow_restart=false) is still pending:
+            # with allow_restart it is applied now, even when the file does not change.
+            deferred = [n for n in sorted(_settings.parse(new_text))
+                        if (catalog.get(n.lower()) or {}).get('pending_restart')]
+            if deferred and p['allow_restart'] and plan['action'] != 'restart':
+                plan['action'] = 'restart'
+                plan['restart'] = sorted(set(plan['restart']) | set(deferred))
+            file_changed = new_text != old_text
+            result.update(changed=file_changed or (plan['action'] == 'restart' and p['allow_restart']),
+                          changed_settings=plan['changed'], action=plan['action'], restart_settings=plan['restart'])
+            if file_changed and not module.check_mode:
                 result['restarted'] = apply(module, session, old_text, new_text, plan['action'])
+            elif result['changed'] and not module.check_mode:
+                session.close()
+                service_for(p, module.run_command).act('restart')
+                result['restarted'] = True
         finally:
             session.close()
     except PgopsError as exc:
         module.fail_json(msg=exc.msg, **result)
-    if plan['restart'] and not p['allow_restart']:
-        result['pending_restart'] = plan['restart']
+    # What still waits for a restart: this run's restart-only changes, and those of an earlier run
+    # that the server still reports (a change deferred with allow_restart=false is not forgotten).
+    waiting = set(plan['restart']) | set(deferred)
+    if waiting and not result['restarted'] and not (module.check_mode and p['allow_restart']):
+        result['pending_restart'] = sorted(waiting)
         result['findings'] = [finding(
             'settings.pending_restart', 'warning', 'Changed settings wait for a restart',
-            observed=', '.join(plan['restart']), expected='applied',
+            observed=', '.join(result['pending_restart']), expected='applied',
             remediation='Restart the cluster in a maintenance window (cluster_service state=restarted).')]
     if module._diff and result['changed']:
         result['diff'] = dict(before_header=p['path'], after_header=p['path'], before=old_text or '', after=new_text)

@@ -101,3 +101,49 @@ def test_file_outside_the_include_dir_is_undone(fresh_cluster, tmp_path):
         run_module('settings', a)
     assert 'does not read' in err.value.result['msg']
     assert not os.path.exists(a['path'])
+
+
+def test_a_restart_the_server_can_not_survive_is_put_back(fresh_cluster):
+    """Fault: the new file stops the server from starting (unknown library): the previous file
+    comes back and the server runs again."""
+    c = fresh_cluster
+    first = args(c, {'work_mem': '8MB'})
+    run_module('settings', first)
+    before = open(first['path']).read()
+    with pytest.raises(ModuleFailed) as err:
+        run_module('settings', args(c, {'work_mem': '8MB', 'shared_preload_libraries': 'no_such_library'},
+                                    service_manager='pg_ctl'))
+    msg = err.value.result['msg']
+    assert 'restart with the new settings failed' in msg and 'Put back: the previous' in msg, msg
+    assert 'started again with its previous settings and runs' in msg, msg
+    assert open(first['path']).read() == before
+    assert c.is_running() and c.psql('SHOW shared_preload_libraries') == ''
+
+
+def test_a_login_that_can_not_check_the_file_changes_nothing(fresh_cluster):
+    c = fresh_cluster
+    c.psql("CREATE ROLE watcher LOGIN PASSWORD 'w'; GRANT pg_monitor TO watcher")
+    a = args(c, {'work_mem': '12MB'}, login_user='watcher')
+    with pytest.raises(ModuleFailed) as err:
+        run_module('settings', a)
+    assert 'can not read pg_file_settings' in err.value.result['msg']
+    assert 'Nothing was changed' in err.value.result['msg']
+    assert not os.path.exists(a['path'])
+
+
+def test_a_deferred_restart_is_not_forgotten(fresh_cluster):
+    c = fresh_cluster
+    t0 = started(c)
+    deferred = args(c, {'max_connections': 45}, allow_restart=False, service_manager='pg_ctl')
+    first = run_module('settings', deferred)
+    assert first['changed'] and first['pending_restart'] == ['max_connections'] and not first['restarted']
+    again = run_module('settings', deferred)
+    assert again['changed'] is False and again['pending_restart'] == ['max_connections'], again
+    assert again['findings'][0]['id'] == 'settings.pending_restart'
+    # allowed now: the pending change is applied although the file does not change
+    allowed = dict(deferred, allow_restart=True)
+    assert run_module('settings', allowed, check_mode=True)['changed'] is True
+    done = run_module('settings', allowed)
+    assert done['changed'] and done['restarted'] and done['pending_restart'] == []
+    assert c.psql('SHOW max_connections') == '45' and started(c) != t0
+    assert run_module('settings', allowed)['changed'] is False
