@@ -47,6 +47,11 @@ def _parse_date(value, param):
                              "write the expiry as YYYY-MM-DD")
 
 
+# Findings that say a check could not run at all: no waiver, exact or pattern, ever hides them
+# (a waiver ``id: "*"`` must not turn a down server into ``worst: ok``).
+NOT_WAIVABLE = ('health.server_up', 'report.no_result')
+
+
 def parse_waivers(raw, param='waivers', known_ids=None):
     """Validate the ``waivers`` option: a list of id/object/reason/expires dicts.
 
@@ -65,6 +70,9 @@ def parse_waivers(raw, param='waivers', known_ids=None):
             if not item.get(key):
                 raise ParameterError(where, "'%s' is missing" % key,
                                      "every waiver needs id, reason and expires (YYYY-MM-DD)")
+        if str(item['id']) in NOT_WAIVABLE:
+            raise ParameterError(where + '.id', "%s can not be waived: it says the check could not run" % item['id'],
+                                 'bring the server back, or leave the host out of the inventory')
         if known_ids is not None and not fnmatch.filter(list(known_ids), str(item['id'])):
             raise ParameterError(where + '.id', "'%s' matches no check of this module" % item['id'],
                                  'use one of %s' % ', '.join(sorted(known_ids)))
@@ -88,7 +96,7 @@ def apply_waivers(findings, waivers, today=None):
     expired_hits = {}
     for f in findings:
         f = dict(f)
-        if f['severity'] != 'ok':
+        if f['severity'] != 'ok' and f['id'] not in NOT_WAIVABLE:
             for w in waivers:
                 if not (fnmatch.fnmatchcase(f['id'], w['id'])
                         and fnmatch.fnmatchcase(str(f['object']), w['object'])):

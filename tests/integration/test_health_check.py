@@ -232,3 +232,15 @@ def test_waiver_keeps_the_finding_but_not_the_verdict(fresh_cluster):
     f = result['findings'][0]
     assert f['waived'] is True and f['waiver']['reason'] == 'loaded yearly'
     assert result['summary']['waived'] == 1 and result['summary']['worst'] == 'ok'
+
+
+def test_no_waiver_hides_a_down_server(tmp_path):
+    args = dict(login_unix_socket=str(tmp_path), login_port=free_port(), fail_on_connection_error=False,
+                waivers=[{'id': '*', 'reason': 'silence everything', 'expires': '2999-01-01'}])
+    result = run_module('health_check', args)
+    assert result['summary']['worst'] == 'critical'
+    assert [(f['id'], f['waived']) for f in result['findings']] == [('health.server_up', False)]
+    with pytest.raises(ModuleFailed) as err:
+        run_module('health_check', dict(args, waivers=[{'id': 'health.no_such_check', 'reason': 'x',
+                                                        'expires': '2999-01-01'}]))
+    assert 'matches no check' in err.value.result['msg']

@@ -73,3 +73,20 @@ def test_failing_and_sorting():
     assert [f['severity'] for f in out] == ['critical', 'warning', 'warning', 'ok']
     assert [f['id'] for f in failing(out, 'critical')] == ['health.checksum_failures']
     assert len(failing(out, 'warning')) == 3
+
+
+def test_a_down_server_can_not_be_waived():
+    down = [finding('health.server_up', 'critical', 'The server cannot be reached', observed='refused')]
+    star = parse_waivers([{'id': '*', 'reason': 'noise', 'expires': '2999-01-01'}], known_ids=['health.server_up',
+                                                                                              'health.uptime'])
+    out = apply_waivers(down, star, TODAY)
+    assert out[0]['waived'] is False and summarize(out)['worst'] == 'critical'
+    with pytest.raises(ParameterError) as err:
+        parse_waivers([{'id': 'health.server_up', 'reason': 'x', 'expires': '2999-01-01'}])
+    assert "waivers[0].id" in str(err.value) and 'can not be waived' in str(err.value)
+
+
+def test_waiver_ids_must_name_a_check():
+    with pytest.raises(ParameterError) as err:
+        parse_waivers([{'id': 'health.no_such', 'reason': 'x', 'expires': '2999-01-01'}], known_ids=['health.uptime'])
+    assert 'matches no check' in str(err.value)
