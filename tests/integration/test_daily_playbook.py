@@ -41,20 +41,30 @@ def test_daily_fleet_run(cluster, tmp_path):
         sick.psql("CREATE SEQUENCE s MAXVALUE 100; SELECT setval('s', 99);")
         hosts = {'db-healthy': host(cluster.socket_dir, cluster.port, 'healthy'),
                  'db-sick': host(sick.socket_dir, sick.port, 'sick'),
-                 'db-down': host(str(tmp_path), free_port(), 'down')}
+                 'db-down': host(str(tmp_path), free_port(), 'down'),
+                 # SSH to a port nobody listens on: unreachable from the first task
+                 'db-gone': dict(host(str(tmp_path), free_port(), 'gone'), ansible_connection='ssh',
+                                 ansible_host='127.0.0.1', ansible_port=free_port(),
+                                 ansible_ssh_common_args='-o ConnectTimeout=3 -o StrictHostKeyChecking=no')}
         proc, run_dir = play(tmp_path, hosts)
     finally:
         sick.destroy()
-    assert proc.returncode == 2, proc.stdout[-3000:]
-    assert 'failed=0' in [l for l in proc.stdout.splitlines() if l.startswith('db-healthy ')][0]
+    assert proc.returncode in (2, 4), proc.stdout[-3000:]
+    recap = dict((l.split()[0], l) for l in proc.stdout.splitlines() if l.startswith('db-') and 'ok=' in l)
+    assert 'failed=0' in recap['db-healthy'] and 'unreachable=1' in recap['db-gone']
+    # the reports are files on the controller: no database host changed
+    assert all('changed=0' in line for line in recap.values()), recap
     fleet = json.load(open(os.path.join(run_dir, 'fleet-summary.json')))
-    assert fleet['summary']['hosts'] == 3
-    assert fleet['summary']['failing_hosts'] == ['db-down', 'db-sick']
+    assert fleet['summary']['hosts'] == 4
+    assert fleet['summary']['failing_hosts'] == ['db-down', 'db-gone', 'db-sick']
     by_host = {h['host']: h for h in fleet['hosts']}
     assert [f['id'] for f in by_host['db-down']['findings']] == ['health.server_up']
+    gone = by_host['db-gone']['findings']
+    assert [(f['id'], f['severity']) for f in gone] == [('report.no_result', 'critical')]
+    assert 'unreachable' in gone[0]['observed']
     assert ('health.sequences', 'critical') in [(f['id'], f['severity']) for f in by_host['db-sick']['findings']]
     assert by_host['db-healthy']['summary']['critical'] == 0
-    for name in ('db-healthy', 'db-sick', 'db-down', 'fleet-summary'):
+    for name in ('db-healthy', 'db-sick', 'db-down', 'fleet-summary'):  # db-gone has no file of its own
         for ext in ('json', 'md', 'html'):
             assert os.path.getsize(os.path.join(run_dir, '%s.%s' % (name, ext))) > 0
     assert 'health.sequences on postgres.public.s' in proc.stdout
