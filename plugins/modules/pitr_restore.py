@@ -16,9 +16,19 @@ description:
   - Restores a stanza into O(data_dir) up to a target (C(time), C(name) of a restore point, C(lsn),
     C(xid) or C(immediate)), with C(--archive-mode=off) so the recovered server does not archive into
     the stanza until you decide (re-enable archiving and take a new full backup afterwards).
-  - "Refuses, unless O(force): a running cluster (with O(force) it is stopped first), a data directory
-    that belongs to another cluster than the stanza (system identifier), a target time without a time
-    zone, before the oldest backup or after the newest archived WAL."
+  - "Refuses, each with its own override: a running cluster (O(stop_running) stops it first), a data
+    directory that belongs to another cluster than the stanza (O(overwrite_foreign)), a target time
+    before the end of the oldest backup or after the newest archived WAL (O(allow_outside_window)).
+    Always refused: a target time without a time zone or in the future, an O(set) the stanza does not
+    have. Everything is checked before the cluster is stopped."
+  - A time target written with C(UTC) or C(Z) is passed to pgBackRest with a numeric offset.
+  - "All or nothing as far as the data allows: when pgBackRest fails, a cluster this module stopped is
+    started again (pgBackRest refuses most errors before it touches a file); the message says whether
+    it runs. When the recovering server stops (for example C(recovery ended before configured recovery
+    target was reached): a restore point or xid that is not in the WAL), the module fails at once with
+    the server's own log line instead of waiting for O(timeout)."
+  - Promotion is judged from C(pg_controldata) (C(in production)), which the server writes after the
+    end-of-recovery checkpoint, not from C(recovery.signal) disappearing.
   - In check mode returns the exact pgbackrest command and the backup set it would restore from.
   - After recovery it starts the cluster, waits for the promotion (C(target_action=promote)) and proves
     where recovery ended from the new timeline's history file (switch LSN and reason).
@@ -66,8 +76,16 @@ options:
     description: Start the cluster after the restore and prove the target.
     type: bool
     default: true
-  force:
-    description: Act on a running cluster (stopping it), another cluster's directory, or a target outside the backup window.
+  stop_running:
+    description: Stop the cluster when it runs (after every other check passed).
+    type: bool
+    default: false
+  overwrite_foreign:
+    description: Restore into a data directory that belongs to another cluster than the stanza (system identifier).
+    type: bool
+    default: false
+  allow_outside_window:
+    description: Accept a target time before the end of the oldest backup or after the newest archived WAL.
     type: bool
     default: false
   timeout:
@@ -160,6 +178,60 @@ def parse_target_time(text):
         raise ParameterError('target', '%r is not a time' % text, "write it as 'YYYY-MM-DD HH:MM:SS+00'")
 
 
+def pg_time(value):
+    """A time as pgBackRest and PostgreSQL read it, with a numeric offset: 2026-11-24 03:00:00.5+00."""
+    utc = value.astimezone(datetime.timezone.utc)
+    return utc.strftime('%Y-%m-%d %H:%M:%S') + ('.%06d' % utc.microsecond if utc.microsecond else '') + '+00'
+
+
+def tool_error(text):
+    """pgBackRest's ERROR line(s) and its last line (often a HINT), not the last line alone."""
+    lines = [line.strip() for line in (text or '').strip().splitlines() if line.strip()]
+    keep = [line for line in lines if 'ERROR' in line]
+    if lines and lines[-1] not in keep:
+        keep.append(lines[-1])
+    return ' '.join(keep) or 'no output'
+
+
+def _log_file(data_dir, svc):
+    if svc.manager == 'pg_ctl':
+        return svc.log_file
+    return '/var/log/postgresql/postgresql-%s-%s.log' % (svc.version, svc.cluster_name)
+
+
+def server_log_hint(data_dir, svc):
+    """The server's own FATAL/PANIC line from its log, when there is one."""
+    try:
+        with open(_log_file(data_dir, svc)) as fh:
+            lines = fh.read().splitlines()[-200:]
+    except (IOError, OSError, TypeError):
+        return 'Fix: read the server log'
+    fatal = [line.strip() for line in lines if 'FATAL:' in line or 'PANIC:' in line]
+    return ('The server said: %s. Fix: choose a target the archived WAL reaches (a restore point or xid that '
+            'exists, a time before the newest archived WAL), or bring back the missing WAL' % (
+        fatal[-1] if fatal else (lines[-1].strip() if lines else 'nothing')))
+
+
+class _ServerStopped(Exception):
+    """The recovering server is gone: waiting longer cannot help."""
+
+
+def wait_promoted(run, layout, data_dir, svc, timeout):
+    """Until pg_controldata says "in production" (the end-of-recovery checkpoint is done); fail at
+    once with the server's log line when the postmaster is gone."""
+    def promoted():
+        if not postmaster_running(data_dir):
+            raise _ServerStopped()
+        return controldata(run.run_command, layout).get('state') == 'in production'  # polled: not recorded
+    try:
+        wait_until(promoted, timeout, 'the end of recovery', interval=0.2)
+    except _ServerStopped:
+        raise ToolError('the server stopped during recovery. %s' % server_log_hint(data_dir, svc))
+    except ToolError:
+        raise ToolError('the server did not finish recovery within %d s (missing WAL, or a target after the newest '
+                        'archived WAL). Fix: read the server log (%s)' % (timeout, _log_file(data_dir, svc)))
+
+
 def newest_archived(run, p):
     """Write time (epoch) of the newest WAL segment in the stanza's archive, from repo-ls."""
     argv = as_user(pgbr.argv('repo-ls', p['stanza'], p['config'], {'recurse': True, 'output': 'json'}),
@@ -206,7 +278,8 @@ def main():
         target=dict(type='str'), target_action=dict(type='str', default='promote',
                                                     choices=['promote', 'pause', 'shutdown']),
         set=dict(type='str'), delta=dict(type='bool', default=True), process_max=dict(type='int', default=2),
-        start=dict(type='bool', default=True), force=dict(type='bool', default=False),
+        start=dict(type='bool', default=True), stop_running=dict(type='bool', default=False),
+        overwrite_foreign=dict(type='bool', default=False), allow_outside_window=dict(type='bool', default=False),
         timeout=dict(type='int', default=600),
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True, required_one_of=[('data_dir', 'cluster_name')])
@@ -231,37 +304,45 @@ def main():
         backups = stanza.get('backup') or []
         if not backups:
             raise PgopsError("stanza %s has no backup to restore from. Fix: take a full backup first" % p['stanza'])
-        if target_time is not None and not p['force']:
+        labels = [b.get('label') for b in backups]
+        if p['set'] and p['set'] not in labels:
+            raise ParameterError('set', 'stanza %s has no backup %r' % (p['stanza'], p['set']),
+                                 'use one of %s, or leave set out' % ', '.join(labels))
+        if target_time is not None and target_time > datetime.datetime.now(datetime.timezone.utc):
+            raise PgopsError('the target time %s is in the future. Nothing was changed. Fix: choose a time that has '
+                             'passed' % target_time)
+        if target_time is not None and not p['allow_outside_window']:
             oldest = min(b['timestamp']['stop'] for b in backups)
             if target_time.timestamp() < oldest:
-                raise PgopsError('the target time %s is before the end of the oldest backup (%s). Fix: choose a later '
-                                 'target, or force=true' % (target_time, datetime.datetime.fromtimestamp(
-                                     oldest, datetime.timezone.utc)))
-            if target_time > datetime.datetime.now(datetime.timezone.utc):
-                raise PgopsError('the target time %s is in the future. Fix: choose a time that has passed' % target_time)
+                raise PgopsError('the target time %s is before the end of the oldest backup (%s). Nothing was '
+                                 'changed. Fix: choose a later target, or allow_outside_window=true' % (
+                                     target_time, datetime.datetime.fromtimestamp(oldest, datetime.timezone.utc)))
             newest = newest_archived(run, p)
             if newest is not None and target_time.timestamp() > newest:
                 raise PgopsError('the target time %s is after the newest archived WAL (written %s): recovery would end '
-                                 'before it. Fix: choose an earlier target, or force=true' % (
+                                 'before it. Nothing was changed. Fix: choose an earlier target, or '
+                                 'allow_outside_window=true' % (
                                      target_time, datetime.datetime.fromtimestamp(newest, datetime.timezone.utc)))
         if os.path.exists(os.path.join(data_dir, 'global', 'pg_control')):
             sysid = controldata(run, layout).get('system_identifier')
             expected = (stanza.get('db') or [{}])[-1].get('system-id')
-            if sysid and expected and str(sysid) != str(expected) and not p['force']:
-                raise PgopsError('%s belongs to another cluster (system identifier %s, the stanza has %s). Fix: check '
-                                 'data_dir, or force=true to overwrite it' % (data_dir, sysid, expected))
+            if sysid and expected and str(sysid) != str(expected) and not p['overwrite_foreign']:
+                raise PgopsError('%s belongs to another cluster (system identifier %s, the stanza has %s). Nothing was '
+                                 'changed. Fix: check data_dir, or overwrite_foreign=true to overwrite it' % (
+                                     data_dir, sysid, expected))
         if (os.path.isdir(data_dir) and os.listdir(data_dir) and
                 not os.path.exists(os.path.join(data_dir, 'PG_VERSION'))):
             raise PgopsError("parameter 'data_dir': %s is not empty and is not a data directory. Fix: give an empty or "
                              "new directory, or the data directory of the stopped cluster" % data_dir)
         running = postmaster_running(data_dir)
-        if running and not p['force']:
-            raise PgopsError('the cluster in %s is running. Fix: stop it first (cluster_service state=stopped), or '
-                             'force=true to let this module stop it' % data_dir)
+        if running and not p['stop_running']:
+            raise PgopsError('the cluster in %s is running. Nothing was changed. Fix: stop it first (cluster_service '
+                             'state=stopped), or stop_running=true to let this module stop it' % data_dir)
         options = {'pg1-path': data_dir, 'archive-mode': 'off', 'delta': p['delta'], 'process-max': p['process_max'],
                    'target-action': p['target_action'], 'type': p['target_type'], 'log-level-console': 'warn'}
         if p['target_type'] != 'immediate':
-            options['target'] = p['target']
+            # pgBackRest 2.45 selects the backup set only from a numeric offset, not ' UTC' or 'Z'
+            options['target'] = pg_time(target_time) if target_time is not None else p['target']
         if p['set']:
             options['set'] = p['set']
         command = as_user(pgbr.argv('restore', p['stanza'], p['config'], options), p['run_as'])
@@ -280,20 +361,25 @@ def main():
         rc, out, err = run(command)
         timings['restore'] = round(time.time() - t0, 3)
         if rc != 0:
-            lines = (err or out).strip().splitlines()
-            raise ToolError('pgbackrest restore failed (exit %d): %s' % (rc, lines[-1] if lines else 'no output'))
+            state = 'was not running and stays stopped'
+            if running:
+                try:
+                    svc.act('start')
+                    state = 'was stopped by this module and started again: it runs as before'
+                except PgopsError as exc:
+                    state = ('was stopped by this module and does not start again (%s): its data directory may be '
+                             'partly restored; restore again' % exc.msg)
+            raise ToolError('pgbackrest restore failed (exit %d): %s. The cluster %s' % (
+                rc, tool_error(err or out), state))
         result = dict(changed=True, command=command, backup_set=backup_set, commands=commands, timings=timings)
         if p['start']:
             t0 = time.time()
-            svc.act('start')
-            signal = os.path.join(data_dir, 'recovery.signal')
+            try:
+                svc.act('start')
+            except PgopsError as exc:
+                raise ToolError('%s %s' % (exc.msg.rstrip('.') + '.', server_log_hint(data_dir, svc)))
             if p['target_action'] == 'promote':
-                try:
-                    wait_until(lambda: history(data_dir) and not os.path.exists(signal), p['timeout'],
-                               'the end of recovery', interval=0.2)
-                except ToolError:
-                    raise ToolError('the server did not finish recovery within %d s (missing WAL, or a target after '
-                                    'the newest archived WAL). Fix: read the server log' % p['timeout'])
+                wait_promoted(run, layout, data_dir, svc, p['timeout'])
             proof = history(data_dir)
             timings['start'] = round(time.time() - t0, 3)
             if proof:
