@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import re
 
 try:
     from html import escape as _escape
@@ -30,6 +31,11 @@ def host_entry(host, result):
                             expected='a result', remediation='Look at the play output for this host and '
                                                              'run the check again.')]
         return {'host': host, 'findings': findings, 'summary': summarize(findings), 'metrics': {}}
+    for f in result['findings']:
+        if not isinstance(f, dict) or f.get('severity') not in SEVERITIES:
+            raise ValueError("parameter 'results': a finding of host %s has severity %r (%s). Fix: use one of %s" % (
+                host, f.get('severity') if isinstance(f, dict) else None,
+                f.get('id') if isinstance(f, dict) else f, ', '.join(SEVERITIES)))
     findings = sort_findings(result['findings'])
     entry = {'host': host, 'findings': findings, 'summary': summarize(findings),
              'metrics': result.get('metrics') or {}}
@@ -73,7 +79,7 @@ def _changes_md(changes):
                  len(changes['new']), len(changes['fixed']), len(changes['still_open'])), '']
     for label in ('new', 'fixed'):
         for row in changes[label]:
-            lines.append('- %s: %s `%s` on %s' % (label, row['host'], row['id'], _md(row['object'])))
+            lines.append('- %s: %s `%s` on %s' % (label, _md(row['host']), row['id'], _md(row['object'])))
     return lines
 
 
@@ -81,8 +87,14 @@ def render_json(report):
     return json.dumps(report, indent=2, sort_keys=True, default=str) + '\n'
 
 
+_MD_SPECIAL = re.compile(r'([\\`*_\[\]()#|!~])')
+
+
 def _md(text):
-    return str(text if text is not None else '').replace('|', '\\|').replace('\n', ' ')
+    """Text as Markdown shows it literally: no tag reaches a renderer (< and > as entities),
+    Markdown punctuation backslash-escaped, one line."""
+    value = str(text if text is not None else '').replace('<', '&lt;').replace('>', '&gt;')
+    return _MD_SPECIAL.sub(r'\\\1', re.sub(r'[\r\n]+', ' ', value))
 
 
 def _counts(summary):
@@ -94,7 +106,8 @@ def render_markdown(report):
     lines = ['# %s' % report['title'], '', 'Generated %s.' % report['generated_at'], '',
              '**Status: %s**. %d host(s): %s.' % (s['worst'].upper(), s['hosts'], _counts(s)), '']
     if s['failing_hosts']:
-        lines += ['Hosts with unwaived findings at or above %s: %s.' % (s['fail_on'], ', '.join(s['failing_hosts'])), '']
+        lines += ['Hosts with unwaived findings at or above %s: %s.' % (
+            s['fail_on'], ', '.join(_md(h) for h in s['failing_hosts'])), '']
     lines += ['| Host | Worst | Critical | Warning | Info | OK | Waived |', '|---|---|---|---|---|---|---|']
     for h in report['hosts']:
         hs = h['summary']
@@ -103,16 +116,16 @@ def render_markdown(report):
     if report.get('changes'):
         lines += [''] + _changes_md(report['changes'])
     for h in report['hosts']:
-        lines += ['', '## %s' % h['host'], '']
+        lines += ['', '## %s' % _md(h['host']), '']
         if h.get('scores'):
             lines += ['| Section | Passed | Score |', '|---|---|---|']
-            lines += ['| %s | %d of %d | %.1f%% |' % (sec, sc['passed'], sc['checks'], sc['score'])
+            lines += ['| %s | %d of %d | %.1f%% |' % (_md(sec), sc['passed'], sc['checks'], sc['score'])
                       for sec, sc in sorted(h['scores'].items())] + ['']
         problems = [f for f in h['findings'] if f['severity'] != 'ok']
         if not problems:
             lines.append('No findings above ok.')
         for f in problems:
-            tag = ' (waived until %s: %s)' % (f['waiver']['expires'], f['waiver']['reason']) if f.get('waived') else ''
+            tag = ' (waived until %s: %s)' % (f['waiver']['expires'], _md(f['waiver']['reason'])) if f.get('waived') else ''
             lines += ['### %s: %s%s' % (f['severity'].upper(), _md(f['title']), tag), '',
                       '- id: `%s`' % f['id'], '- object: %s' % _md(f['object']),
                       '- observed: %s' % _md(f['observed']), '- expected: %s' % _md(f['expected']),

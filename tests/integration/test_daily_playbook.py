@@ -79,3 +79,11 @@ def test_daily_passes_on_a_healthy_fleet_and_fail_on_is_configurable(cluster, tm
     proc, run_dir = play(tmp_path, hosts, {'pgops_daily_fail_on': 'info'})
     assert proc.returncode == 2
     assert 'health.uptime on server' in proc.stdout
+
+
+def test_a_bad_fail_on_is_refused_before_any_check(cluster, tmp_path):
+    hosts = {'db-healthy': host(cluster.socket_dir, cluster.port, 'healthy')}
+    proc, run_dir = play(tmp_path, hosts, {'pgops_daily_fail_on': 'severe'})
+    assert proc.returncode == 2
+    assert 'pgops_daily_fail_on must be info, warning or critical, not severe' in proc.stdout
+    assert 'Check the health of the cluster' not in proc.stdout

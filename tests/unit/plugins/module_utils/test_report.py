@@ -69,3 +69,23 @@ def test_changes_since_a_previous_report():
     assert [(r['host'], r['id']) for r in ch['still_open']] == [('db2', 'health.checksum_failures')]
     assert 'New: 1, fixed: 2, still open: 1.' in render_markdown(now)
     assert 'Since the previous report' in render_html(now)
+
+
+def test_markdown_shows_hostile_names_literally():
+    from ansible_collections.pgops.postgresql.plugins.module_utils._findings import finding
+    from ansible_collections.pgops.postgresql.plugins.module_utils._report import build, host_entry, render_markdown
+    evil = finding('health.sequences', 'warning', 'A sequence is close to exhaustion',
+                   obj='app.public.<script>alert(1)</script>', observed='<img src=x onerror=alert(1)>\n# title',
+                   expected='**bold** [link](http://x)', remediation='`code` | pipe')
+    text = render_markdown(build('t', [host_entry('db<1>', {'findings': [evil]})], 'now'))
+    assert '<script>' not in text and '<img' not in text and '<1>' not in text
+    assert '&lt;script&gt;' in text and '\\*\\*bold\\*\\*' in text and '\\[link\\]' in text
+    assert '\n# title' not in text
+
+
+def test_an_unknown_severity_is_a_clear_error():
+    import pytest
+    from ansible_collections.pgops.postgresql.plugins.module_utils._report import host_entry
+    with pytest.raises(ValueError) as err:
+        host_entry('db1', {'findings': [{'id': 'x.y', 'severity': 'severe', 'object': 'o'}]})
+    assert "parameter 'results'" in str(err.value) and "'severe'" in str(err.value) and 'Fix:' in str(err.value)
