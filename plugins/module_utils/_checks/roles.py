@@ -66,7 +66,19 @@ def validate_expected(spec, param='expected'):
         unknown = sorted(set(item) - set(('name', 'attributes', 'member_of')))
         if unknown:
             raise ParameterError(where, 'unknown keys %s' % ', '.join(unknown), 'use name, attributes, member_of')
+        if not isinstance(item['name'], str):
+            raise ParameterError(where + '.name', '%r is not a role name' % (item['name'],), 'give the name as text')
         attrs = item.get('attributes') or {}
+        if not isinstance(attrs, dict):
+            raise ParameterError(where + '.attributes', '%r is not a dictionary' % (attrs,),
+                                 'give attribute: value pairs, for example {login: true, superuser: false}')
+        member_of = item.get('member_of') or []
+        if isinstance(member_of, str):
+            raise ParameterError(where + '.member_of', '%r is text, not a list' % member_of,
+                                 'give a list of role names, for example [%s]' % member_of)
+        if not isinstance(member_of, list) or not all(isinstance(m, str) and m for m in member_of):
+            raise ParameterError(where + '.member_of', '%r is not a list of role names' % (member_of,),
+                                 'give a list of role names')
         bad = sorted(set(attrs) - set(ATTRIBUTES))
         if bad:
             raise ParameterError(where + '.attributes', 'unknown attribute(s) %s' % ', '.join(bad),
@@ -77,9 +89,9 @@ def validate_expected(spec, param='expected'):
                     raise ParameterError(where + '.attributes.connection_limit', '%r is not a whole number' % (value,),
                                          'give -1 for no limit, or a number')
             elif not isinstance(value, bool):
-                raise ParameterError(where + '.attributes.' + key, '%r is not true or false' % (value,),
-                                     'give true or false')
-        out[item['name']] = {'attributes': attrs, 'member_of': sorted(item.get('member_of') or [])}
+                raise ParameterError(where + '.attributes.' + key, '%r is not true or false (a %s)' % (
+                    value, type(value).__name__), 'give true or false without quotes')
+        out[item['name']] = {'attributes': attrs, 'member_of': sorted(member_of)}
     return out
 
 

@@ -107,3 +107,16 @@ def test_logins_seen_from_log_lines():
     lines = ['2026-11-24 07:31:18.361 UTC [1] LOG:  connection authorized: user=app database=shop application_name=x',
              '... connection authorized: user=postgres database=postgres SSL enabled']
     assert roles.logins_seen(lines) == {'app', 'postgres'}
+
+
+@pytest.mark.parametrize('spec,where,words', [
+    ([{'name': 'app', 'member_of': 'pg_monitor'}], 'expected[0].member_of', 'is text, not a list'),
+    ([{'name': 'app', 'member_of': [1]}], 'expected[0].member_of', 'not a list of role names'),
+    ([{'name': 'app', 'attributes': {'login': 'true'}}], 'expected[0].attributes.login', 'without quotes'),
+    ([{'name': 'app', 'attributes': ['login']}], 'expected[0].attributes', 'not a dictionary'),
+    ([{'name': 42}], 'expected[0].name', 'not a role name'),
+])
+def test_expected_spec_types_are_checked(spec, where, words):
+    with pytest.raises(ParameterError) as err:
+        roles.validate_expected(spec)
+    assert "parameter '%s'" % where in str(err.value) and words in str(err.value)
