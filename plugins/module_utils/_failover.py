@@ -132,8 +132,8 @@ class Node(object):
     def controldata(self):
         return controldata(self.run, self.layout, self.name)
 
-    def tool(self, argv, what, data=None):
-        rc, out, err = self.run(as_user(argv, self.owner()), data=data)
+    def tool(self, argv, what, data=None, env=None):
+        rc, out, err = self.run(as_user(argv, self.owner()), data=data, environ_update=env or {})
         if rc != 0:
             lines = (err or out or '').strip().splitlines()
             raise ToolError('%s failed on %s (exit %d): %s' % (what, self.name, rc, lines[-1] if lines else 'no output'))
@@ -142,7 +142,7 @@ class Node(object):
     def finish_crash_recovery(self):
         """Single-user start so the WAL is replayed: pg_rewind needs a cleanly shut down target,
         and its own attempt fails when postgresql.conf lives outside the data directory."""
-        argv = [self.layout.binary('postgres'), '--single', '-F', '-D', self.data_dir]
+        argv = [self.layout.binary('postgres'), '--single', '-D', self.data_dir]  # with fsync: this is the data
         if self.config_file:
             argv += ['-c', 'config_file=%s' % self.config_file]
         self.tool(argv + ['template1'], 'crash recovery (postgres --single)', data=' \n')
@@ -228,9 +228,13 @@ class Topology(object):
                             target_session_attrs=None)
 
     def admin_conninfo(self, node):
+        """Without the password: commands get it in PGPASSWORD (admin_env), never on their command line."""
         kw = dict(host=node.spec['host'], port=node.port, user=self.p['login_user'], dbname=self.p['login_db'],
-                  password=self.p.get('login_password'), sslmode=self.p.get('ssl_mode'))
+                  sslmode=self.p.get('ssl_mode'))
         return rep.conninfo(**kw)
+
+    def admin_env(self):
+        return {'PGPASSWORD': self.p['login_password']} if self.p.get('login_password') else {}
 
     # -- building blocks, each one step
     def promote(self, node, timeout):
@@ -292,7 +296,8 @@ class Topology(object):
         rewind = [node.layout.binary('pg_rewind'), '--target-pgdata=%s' % node.data_dir,
                   '--source-server=%s' % self.admin_conninfo(primary)]
         try:
-            out = self.steps.run('pg_rewind %s from %s' % (node.name, primary.name), node.tool, rewind, 'pg_rewind')
+            out = self.steps.run('pg_rewind %s from %s' % (node.name, primary.name), node.tool, rewind, 'pg_rewind',
+                                 env=self.admin_env())
             result['rewound'] = 'no rewind required' not in (out or '')
         except ToolError as exc:
             if not reclone:
@@ -432,7 +437,8 @@ def switchover(topo, opts, check_mode):
         result['rejoin'] = topo.rejoin(old, new, opts['timeout'])
     sync = opts.get('synchronous_standby_names')
     if sync is None:
-        sync = rep.swap_sync_names(old.facts.get('synchronous_standby_names'), new.name, old.name)
+        sync = rep.swap_sync_names(old.facts.get('synchronous_standby_names'), new.name, old.name,
+                                   old_follows=opts['rejoin'])
     if sync:
         topo.steps.run('restore synchronous_standby_names on %s' % new.name, new.alter_system,
                        {'synchronous_standby_names': sync})
@@ -449,6 +455,11 @@ def failover(topo, opts, check_mode):
     fence, stop_mode = None, 'fast'
     old = topo.nodes.get(old_name) if old_name else None
     if alive:
+        if old.local and not opts.get('fence_running_primary'):
+            raise rep.TopologyError(
+                '%s is reachable and accepts writes: a failover would stop it. Nothing was changed. Fix: for a '
+                'planned change use action=switchover (no transaction lost); to stop it and fail over anyway, '
+                'fence_running_primary=true' % alive)
         if old.local:
             fence = 'stop it (fast) and wait until the candidate has its shutdown checkpoint'
         elif opts['force']:

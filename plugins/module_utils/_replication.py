@@ -159,10 +159,14 @@ def _sync_name(token):
     return token[1:-1].replace('""', '"') if token.startswith('"') else token.lower()
 
 
-def swap_sync_names(value, new_primary, old_primary):
+def swap_sync_names(value, new_primary, old_primary, old_follows=True):
     """``synchronous_standby_names`` for the new primary after a switchover: the same rule with
     the new primary's name replaced by the old primary's (which is now its standby).
-    ``'ANY 1 ("db2")'`` on db1 becomes ``'ANY 1 ("db1")'`` on db2."""
+    ``'ANY 1 ("db2")'`` on db1 becomes ``'ANY 1 ("db1")'`` on db2.
+
+    ``old_follows=False`` (the old primary is not rejoined): the old primary is not named, since a
+    standby that never connects would make every commit wait; the count is capped at the names
+    left, and no name left means no synchronous standby."""
     m = _SYNC.match(value or '')
     if not value or not value.strip() or not m:
         return value or ''
@@ -173,12 +177,16 @@ def swap_sync_names(value, new_primary, old_primary):
         name = _sync_name(token)
         if name == '*' or name not in (new_primary, new_primary.lower()):
             out.append(token)
-        elif old_primary not in [_sync_name(t) for t in names]:
+        elif old_follows and old_primary not in [_sync_name(t) for t in names]:
             out.append('"%s"' % old_primary.replace('"', '""'))
+    if not old_follows:
+        out = [t for t in out if _sync_name(t) not in (old_primary, old_primary.lower())]
     if not out:
         return ''
     listed = ', '.join(out)
     if count:
+        if not old_follows and '*' not in [_sync_name(t) for t in out]:
+            count = str(min(int(count), len(out)))
         return '%s%s (%s)' % (method.upper() + ' ' if method else '', count, listed)
     return listed
 

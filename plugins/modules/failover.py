@@ -136,6 +136,12 @@ options:
     description: V(rejoin) may copy the node anew with C(pg_basebackup) when C(pg_rewind) fails.
     type: bool
     default: false
+  fence_running_primary:
+    description:
+      - With O(action=failover), stop a primary that is reachable, accepts writes and is local, then
+        promote. Without it such a failover is refused (a planned change is O(action=switchover)).
+    type: bool
+    default: false
   force:
     description: Go beyond the bounds (lag, open transactions), fail over without fencing a primary that is not local, and stop a running node to rejoin it.
     type: bool
@@ -277,7 +283,7 @@ def argument_spec():
         max_transaction_seconds=dict(type='int', default=300),
         synchronous_standby_names=dict(type='str'),
         rejoin=dict(type='bool', default=True), reclone=dict(type='bool', default=False),
-        force=dict(type='bool', default=False),
+        force=dict(type='bool', default=False), fence_running_primary=dict(type='bool', default=False),
         timeout=dict(type='int', default=60), catchup_timeout=dict(type='int', default=30),
         patroni_api=dict(type='list', elements='str'), patroni_user=dict(type='str'),
         patroni_password=dict(type='str', no_log=True), patroni_validate_certs=dict(type='bool', default=True),

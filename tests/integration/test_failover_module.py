@@ -188,6 +188,10 @@ def test_bad_input_changes_nothing():
         with pytest.raises(ModuleFailed) as err:
             run_module('failover', rs.module_args(action='failover', nodes=nodes))
         assert 'cannot be fenced' in err.value.result['msg']
+        # a healthy local primary is not stopped by a failover unless that is asked for by name
+        with pytest.raises(ModuleFailed) as err:
+            run_module('failover', rs.module_args(action='failover'))
+        assert 'fence_running_primary=true' in err.value.result['msg'] and 'Nothing was changed' in err.value.result['msg']
         assert rs.role('n1') == 'primary' and rs.role('n2') == 'standby'
     finally:
         rs.destroy()

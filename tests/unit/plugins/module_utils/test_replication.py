@@ -145,3 +145,14 @@ def test_auto_conf_values_read_what_alter_system_writes():
     # the order of the lines (ALTER SYSTEM appends) does not make a value differ
     moved = "primary_slot_name = 'db2'\nssl = 'on'\n"
     assert auto_conf_values(moved)['primary_slot_name'] == 'db2'
+
+
+@pytest.mark.parametrize('value,expected', [
+    ('ANY 1 ("db2")', ''),                        # the only synchronous standby became primary
+    ('ANY 1 ("db2", "db3")', 'ANY 1 ("db3")'),
+    ('FIRST 2 ("db2", "db3")', 'FIRST 1 ("db3")'),  # never wait for more standbys than are named
+    ('"db2", db1', ''),
+    ('ANY 1 (*)', 'ANY 1 (*)'),
+])
+def test_without_rejoin_the_old_primary_is_never_named(value, expected):
+    assert rep.swap_sync_names(value, 'db2', 'db1', old_follows=False) == expected
