@@ -237,10 +237,23 @@ class Topology(object):
         return {'PGPASSWORD': self.p['login_password']} if self.p.get('login_password') else {}
 
     # -- building blocks, each one step
+    def clear_sync_names(self, node, timeout):
+        """A candidate that inherited synchronous_standby_names would make its first commits wait for
+        standbys that are not there. It is cleared well before the promotion (a standby ignores it),
+        and the promotion waits until the reload took effect: a reload milliseconds before
+        pg_promote() can delay the promotion by wal_retrieve_retry_interval."""
+        if not node.facts.get('synchronous_standby_names'):
+            return
+
+        def _clear():
+            node.alter_system({'synchronous_standby_names': ''})
+            wait_until(lambda: node.sql(q.SYNC_NAMES)[0]['value'] == '', timeout,
+                       'the reload of synchronous_standby_names on %s' % node.name, interval=0.01)
+            node.facts['synchronous_standby_names'] = ''
+        self.steps.run('clear synchronous_standby_names on %s' % node.name, _clear)
+
     def promote(self, node, timeout):
         def _promote():
-            if node.facts.get('synchronous_standby_names'):
-                node.alter_system({'synchronous_standby_names': ''})
             row = node.sql(q.PROMOTE, (int(timeout),))[0]
             if not row['promoted']:
                 raise ToolError('pg_promote on %s did not finish within %d s. Fix: read its server log' % (
@@ -426,6 +439,7 @@ def switchover(topo, opts, check_mode):
     if check_mode:
         return result
     t0 = time.time()
+    topo.clear_sync_names(new, opts['timeout'])
     topo.steps.run('CHECKPOINT on %s' % old.name, old.sql, q.CHECKPOINT)
     t_down = time.time()
     result['shutdown_checkpoint_lsn'] = _stop_and_catch_up(topo, old, new, opts['timeout'], opts['catchup_timeout'])
@@ -496,6 +510,7 @@ def failover(topo, opts, check_mode):
     if check_mode:
         return result
     t0 = time.time()
+    topo.clear_sync_names(new, opts['timeout'])
     if fence:
         result['shutdown_checkpoint_lsn'] = _stop_and_catch_up(topo, old, new, opts['timeout'],
                                                                opts['catchup_timeout'], opts['force'], stop_mode)

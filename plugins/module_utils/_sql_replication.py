@@ -62,3 +62,6 @@ DROP_SLOT = 'SELECT pg_drop_replication_slot(%s)'
 RELOAD = 'SELECT pg_reload_conf()'
 
 CHECKPOINT = 'CHECKPOINT'
+
+# Read in a new session each time: it shows the value after the last reload.
+SYNC_NAMES = "SELECT current_setting('synchronous_standby_names') AS value"

@@ -98,6 +98,23 @@ def failovers(d, synchronous):
         rs.destroy()
 
 
+def sync_switchovers(runs=12):
+    """Back-to-back switchovers of a synchronous pair: each candidate inherited
+    synchronous_standby_names, which is cleared before the old primary stops (a reload just
+    before pg_promote() could delay the promotion by wal_retrieve_retry_interval, 5 s)."""
+    rs = ReplicaSet(standbys=1, synchronous='n2')
+    out = []
+    try:
+        candidate = 'n2'
+        for dummy in range(runs):
+            out.append(run_module('failover', rs.module_args(action='switchover',
+                                                             candidate=candidate))['write_unavailable_seconds'])
+            candidate = 'n1' if candidate == 'n2' else 'n2'
+    finally:
+        rs.destroy()
+    return out
+
+
 def summary(values):
     return {'median': round(statistics.median(values), 3), 'max': round(max(values), 3), 'runs': values}
 
@@ -113,6 +130,7 @@ def main():
             'steps_median_seconds': dict((k, round(statistics.median(v), 3)) for k, v in sw['steps'].items()),
             'raw_by_hand_seconds': sw['raw'],
         },
+        'switchover_sync_back_to_back': summary(sync_switchovers()),
         'failover_sync': failovers(d, True),
         'failover_async': failovers(d, False),
     }
