@@ -21,10 +21,16 @@ class Steps(object):
 
     def run(self, name, fn, *args, **kwargs):
         t0 = time.time()
+        ok = False
         try:
-            return fn(*args, **kwargs)
+            value = fn(*args, **kwargs)
+            ok = True
+            return value
         finally:
-            self.done.append({'step': name, 'seconds': round(time.time() - t0, 3)})
+            self.done.append({'step': name, 'seconds': round(time.time() - t0, 3), 'ok': ok})
+
+    def completed(self):
+        return [s['step'] for s in self.done if s.get('ok')]
 
 
 def wait_until(predicate, timeout, what, interval=0.02):

@@ -329,7 +329,14 @@ def main():
     except PgopsError as exc:
         for w in topo.warnings if topo else []:
             module.warn(w)
-        module.fail_json(msg=exc.msg, steps=steps.done)
+        done = [s for s in steps.completed() if not s.startswith(('CHECKPOINT', 'wait ', 'verify '))]
+        promoted = [s for s in done if s.startswith('promote ')]
+        msg = exc.msg
+        if done:
+            msg = '%s%s. Done before the failure: %s.' % (
+                'The %s happened (%s). Then: ' % (p['action'], promoted[0]) if promoted else '',
+                msg.rstrip('.'), '; '.join(done))
+        module.fail_json(msg=msg, steps=steps.done, changed=bool(done))
     result['steps'] = steps.done
     for w in topo.warnings if topo else []:
         module.warn(w)

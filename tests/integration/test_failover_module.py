@@ -195,3 +195,19 @@ def test_bad_input_changes_nothing():
         assert rs.role('n1') == 'primary' and rs.role('n2') == 'standby'
     finally:
         rs.destroy()
+
+
+def test_a_rejoin_that_fails_after_the_promotion_says_the_switchover_happened():
+    """Fault: the old primary cannot stream from the new one (a wrong replication password)."""
+    rs = ReplicaSet(standbys=1)
+    try:
+        with pytest.raises(ModuleFailed) as err:
+            run_module('failover', rs.module_args(action='switchover', candidate='n2', timeout=8,
+                                                  replication_password='not-the-password'))
+        result = err.value.result
+        assert result['changed'] is True, result
+        assert result['msg'].startswith('The switchover happened (promote n2)'), result['msg']
+        assert 'Done before the failure' in result['msg'] and 'stop n1' in result['msg']
+        assert rs.role('n2') == 'primary'
+    finally:
+        rs.destroy()
