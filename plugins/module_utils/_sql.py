@@ -5,7 +5,8 @@
 """Safe SQL composition.
 
 Identifiers are always quoted by ``psycopg2.sql.Identifier`` and values are
-always passed as query parameters; nothing here formats SQL by hand.
+always passed as query parameters. The one exception, ``quoted``, writes identifiers into
+remediation text the way ``Identifier`` does, for statements people copy.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -23,6 +24,13 @@ except ImportError:  # pragma: no cover - reported by _connection
 def identifier(*parts):
     """A (possibly qualified) identifier: ``identifier('s', 't')`` -> "s"."t"."""
     return _pgsql.Identifier(*parts)
+
+
+def quoted(*parts):
+    """An identifier as text, quoted exactly as ``psycopg2.sql.Identifier`` quotes it (always in
+    double quotes, inner quotes doubled): for remediation statements shown to people, which must
+    run as they are whatever the name holds."""
+    return '.'.join('"%s"' % str(p).replace('"', '""') for p in parts)
 
 
 def literal(value):

@@ -2,6 +2,7 @@
 """role_audit against real clusters: planted problems, PostgreSQL 16 grant options, read-only."""
 
 import os
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -160,3 +161,63 @@ def test_insufficient_privileges(cluster):
     with pytest.raises(ModuleFailed) as err:
         run_module('role_audit', cluster.login(login_user='nobody2'))
     assert 'GRANT pg_monitor TO nobody2' in err.value.result['msg']
+
+
+STATEMENT = re.compile(r'(ALTER ROLE|REVOKE|ALTER DEFAULT PRIVILEGES|REASSIGN OWNED|DROP ROLE) ')
+
+
+def statements(text):
+    """The SQL statements of a remediation text: from a statement keyword to its ';' outside quotes."""
+    out, pos = [], 0
+    while True:
+        m = STATEMENT.search(text, pos)
+        if not m:
+            return out
+        quoted, i = False, m.start()
+        while i < len(text) and (quoted or text[i] != ';'):
+            quoted = quoted != (text[i] == '"')
+            i += 1
+        if i < len(text):
+            out.append(text[m.start():i + 1])
+        pos = i + 1
+
+
+def test_every_remediation_statement_runs_whatever_the_names_hold(fresh_cluster):
+    """Names with quotes, semicolons and comments: each remediation statement is run for real in a
+    transaction that is rolled back, so it must parse and name existing objects."""
+    c = fresh_cluster
+    c.psql('''
+        CREATE ROLE app_owner NOLOGIN;
+        CREATE ROLE "x""; drop table t; --" LOGIN SUPERUSER;
+        CREATE ROLE "Mixed Case" LOGIN CREATEROLE;
+        CREATE ROLE "unused; --" NOLOGIN;
+        GRANT pg_read_server_files TO "Mixed Case";
+        CREATE SCHEMA "odd schema";
+        GRANT CREATE ON SCHEMA "odd schema" TO PUBLIC;
+        CREATE TABLE "odd schema"."t; --" (i int);
+        GRANT SELECT ON "odd schema"."t; --" TO PUBLIC;
+        CREATE SEQUENCE "odd schema".s;
+        GRANT USAGE ON SEQUENCE "odd schema".s TO PUBLIC;
+        GRANT CREATE ON SCHEMA public TO PUBLIC;
+        ALTER DEFAULT PRIVILEGES FOR ROLE "Mixed Case" IN SCHEMA "odd schema" GRANT SELECT ON TABLES TO PUBLIC;
+        SET ROLE "Mixed Case"; CREATE TABLE "mixed table" (i int); RESET ROLE;
+    ''')
+    result = run_module('role_audit', c.login())
+    found = [(f['id'], s) for f in result['findings'] for s in statements(f['remediation'])]
+    ids = set(i for i, dummy in found)
+    assert {'role.superuser_login', 'role.createrole', 'role.risky_predefined_member', 'role.public_grant',
+            'role.default_privileges', 'role.droppable', 'role.owned_by_login'} <= ids, ids
+    assert 'ALTER ROLE "x""; drop table t; --" NOSUPERUSER;' in [s for dummy, s in found]
+    conn = c.connect(autocommit=False)
+    try:
+        for check, statement in found:
+            cur = conn.cursor()
+            try:
+                cur.execute(statement)
+            except Exception as exc:  # pylint: disable=broad-except
+                raise AssertionError('%s: %s fails: %s' % (check, statement, exc))
+            finally:
+                conn.rollback()
+    finally:
+        conn.close()
+    assert c.psql("SELECT count(*) FROM pg_roles WHERE rolname = 'x\"; drop table t; --'") == '1'

@@ -55,18 +55,22 @@ WITH user_ns AS (
   SELECT oid, nspname, nspowner, nspacl FROM pg_namespace
    WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname !~ '^pg_(toast|temp)'
 ), grants AS (
-  SELECT 'schema' AS kind, n.nspname AS object, a.privilege_type, a.grantee
+  SELECT 'schema' AS kind, n.nspname AS object, format('SCHEMA %%I', n.nspname) AS target,
+         a.privilege_type, a.grantee
     FROM user_ns n, aclexplode(coalesce(n.nspacl, acldefault('n'::"char", n.nspowner))) a
   UNION ALL
   SELECT CASE c.relkind WHEN 'S' THEN 'sequence' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
                         WHEN 'f' THEN 'foreign table' ELSE 'table' END,
-         n.nspname || '.' || c.relname, a.privilege_type, a.grantee
+         n.nspname || '.' || c.relname,
+         format(CASE WHEN c.relkind = 'S' THEN 'SEQUENCE %%I.%%I' ELSE 'TABLE %%I.%%I' END, n.nspname, c.relname),
+         a.privilege_type, a.grantee
     FROM pg_class c JOIN user_ns n ON n.oid = c.relnamespace,
          aclexplode(coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's'::"char" ELSE 'r'::"char" END, c.relowner))) a
    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
   UNION ALL
   SELECT CASE WHEN p.prosecdef THEN 'security definer function' ELSE 'function' END,
          n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
+         format('FUNCTION %%I.%%I(%%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
          a.privilege_type, a.grantee
     FROM pg_proc p JOIN user_ns n ON n.oid = p.pronamespace,
          aclexplode(coalesce(p.proacl, acldefault('f'::"char", p.proowner))) a
@@ -74,13 +78,13 @@ WITH user_ns AS (
      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
                                                  AND d.deptype = 'e')
   UNION ALL
-  SELECT 'language', l.lanname, a.privilege_type, a.grantee
+  SELECT 'language', l.lanname, format('LANGUAGE %%I', l.lanname), a.privilege_type, a.grantee
     FROM pg_language l, aclexplode(l.lanacl) a
    WHERE l.lanacl IS NOT NULL
 )
 SELECT
   (SELECT coalesce(json_agg(g ORDER BY g.kind, g.object, g.privilege_type), '[]') FROM (
-     SELECT kind, object, privilege_type FROM grants WHERE grantee = 0
+     SELECT kind, object, target, privilege_type FROM grants WHERE grantee = 0
      ORDER BY kind, object, privilege_type LIMIT %(max_objects)s) g) AS public_grants,
   (SELECT coalesce(json_agg(d), '[]') FROM (
      SELECT pg_get_userbyid(da.defaclrole) AS owner, n.nspname AS schema,

@@ -14,6 +14,7 @@ import re
 
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError
 from ansible_collections.pgops.postgresql.plugins.module_utils._findings import finding
+from ansible_collections.pgops.postgresql.plugins.module_utils._sql import quoted
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks import _sql_roles as q
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks._registry import Check, Registry
 
@@ -222,15 +223,15 @@ def evaluate(facts, bootstrap='postgres', expected=None, seen=None, today=None, 
         if r['rolsuper'] and r['rolcanlogin'] and name != bootstrap and name not in admin_roles:
             out.append(_f('role.superuser_login', 'warning', 'A login role is a superuser', name, 'SUPERUSER LOGIN',
                           'NOSUPERUSER, or NOLOGIN granted to named admins', 'Give admins their own NOLOGIN '
-                          'superuser role they SET ROLE into, or ALTER ROLE %s NOSUPERUSER.' % name))
+                          'superuser role they SET ROLE into, or ALTER ROLE %s NOSUPERUSER;' % quoted(name)))
         if r['rolcreaterole'] and not r['rolsuper']:
             out.append(_f('role.createrole', 'warning', 'A non-superuser can create and manage roles', name,
                           'CREATEROLE', 'NOCREATEROLE', 'CREATEROLE can grant powerful memberships; keep it for '
-                          'a provisioning role, or ALTER ROLE %s NOCREATEROLE.' % name))
+                          'a provisioning role, or ALTER ROLE %s NOCREATEROLE;' % quoted(name)))
         if r['password_kind'] == 'md5':
             out.append(_f('role.password_md5', 'warning', 'A password is stored as an md5 hash', name, 'md5',
                           'scram-sha-256', "Set password_encryption = 'scram-sha-256' and have the role set "
-                                           "its password again (\\password %s)." % name))
+                                           "its password again (psql: \\password %s)." % quoted(name)))
         if r['rolcanlogin'] and r['valid_until'] and r['valid_until'] not in ('infinity',) and \
                 r['valid_until'][:10] < today.isoformat():
             out.append(_f('role.password_expired', 'info', 'A login role has an expired password', name,
@@ -254,12 +255,15 @@ def evaluate(facts, bootstrap='postgres', expected=None, seen=None, today=None, 
             out.append(_f('role.risky_predefined_member', 'warning', 'A role is a member of a risky predefined role',
                           member['rolname'], 'member of %s' % role['rolname'], 'no member',
                           'REVOKE %s FROM %s; these roles read or write server files, run programs as the '
-                          'server, or bypass every table privilege.' % (role['rolname'], member['rolname'])))
+                          'server, or bypass every table privilege.' % (quoted(role['rolname']),
+                                                                        quoted(member['rolname']))))
 
     for db, d in sorted(facts['databases'].items()):
         grouped = collections.OrderedDict()
+        targets = {}
         for g in d['public_grants']:
             grouped.setdefault((g['kind'], g['object']), []).append(g['privilege_type'])
+            targets[(g['kind'], g['object'])] = g.get('target') or g['object']
         for (kind, obj), privs in grouped.items():
             sev = 'info'
             if kind == 'schema' and 'CREATE' in privs:
@@ -270,20 +274,24 @@ def evaluate(facts, bootstrap='postgres', expected=None, seen=None, today=None, 
                 sev = 'warning'
             out.append(_f('role.public_grant', sev, 'A privilege is granted to PUBLIC (every role)',
                           '%s: %s %s' % (db, kind, obj), ', '.join(sorted(privs)) + ' to PUBLIC', 'no PUBLIC grant',
-                          'REVOKE %s ON %s FROM PUBLIC and grant to the roles that need it.' % (
-                              ', '.join(sorted(privs)), obj)))
+                          'REVOKE %s ON %s FROM PUBLIC; then grant to the roles that need it.' % (
+                              ', '.join(sorted(privs)), targets[(kind, obj)])))
         for dp in d['default_privileges']:
             if dp['grantee'] == 'PUBLIC':
                 out.append(_f('role.default_privileges', 'warning', 'Default privileges grant to PUBLIC',
                               '%s: %s in %s' % (db, dp['object_type'], dp['schema'] or 'all schemas'),
                               '%s by %s to PUBLIC' % (dp['privilege_type'], dp['owner']), 'no PUBLIC default',
-                              'ALTER DEFAULT PRIVILEGES FOR ROLE %s REVOKE %s ON %s FROM PUBLIC.' % (
-                                  dp['owner'], dp['privilege_type'], dp['object_type'])))
+                              'ALTER DEFAULT PRIVILEGES FOR ROLE %s%s REVOKE %s ON %s FROM PUBLIC;' % (
+                                  quoted(dp['owner']), ' IN SCHEMA %s' % quoted(dp['schema']) if dp['schema'] else '',
+                                  dp['privilege_type'], str(dp['object_type']).upper())))
         for o in d['owned_by_login']:
             out.append(_f('role.owned_by_login', 'info', 'Objects are owned by a login role',
                           '%s: %s' % (db, o['owner']), '%d %s' % (o['objects'], o['kind']), 'a NOLOGIN owner role',
-                          'Give objects to a NOLOGIN owner role (REASSIGN OWNED BY %s TO app_owner) and let '
-                          'applications log in as members.' % o['owner']))
+                          ('Give the application\'s objects to a NOLOGIN owner role (ALTER ... OWNER TO '
+                           'app_owner for each: REASSIGN OWNED can not move the system objects of the bootstrap '
+                           'superuser) and let applications log in as members.' if o['owner'] == bootstrap else
+                           'Give objects to a NOLOGIN owner role (REASSIGN OWNED BY %s TO app_owner;) and let '
+                           'applications log in as members.' % quoted(o['owner']))))
 
     deps = dict((d['role'], d) for d in facts['dependencies'])
     has_members = set(m['role'] for m in facts['members'])
@@ -293,7 +301,7 @@ def evaluate(facts, bootstrap='postgres', expected=None, seen=None, today=None, 
                 and r['oid'] not in has_members and not d.get('owns') and not d.get('privileges')):
             out.append(_f('role.droppable', 'info', 'A role is unused and can be dropped', r['rolname'],
                           'NOLOGIN, no members, owns nothing, holds no privilege', 'in use or dropped',
-                          'DROP ROLE %s after checking with its owner.' % r['rolname']))
+                          'After checking with its owner: DROP ROLE %s;' % quoted(r['rolname'])))
     if seen is not None:
         for r in roles:
             if r['rolcanlogin'] and r['rolname'] not in seen:
