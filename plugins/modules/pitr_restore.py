@@ -207,9 +207,9 @@ def server_log_hint(data_dir, svc):
     except (IOError, OSError, TypeError):
         return 'Fix: read the server log'
     fatal = [line.strip() for line in lines if 'FATAL:' in line or 'PANIC:' in line]
+    said = fatal[-1] if fatal else (lines[-1].strip() if lines else 'nothing')
     return ('The server said: %s. Fix: choose a target the archived WAL reaches (a restore point or xid that '
-            'exists, a time before the newest archived WAL), or bring back the missing WAL' % (
-        fatal[-1] if fatal else (lines[-1].strip() if lines else 'nothing')))
+            'exists, a time before the newest archived WAL), or bring back the missing WAL' % said)
 
 
 class _ServerStopped(Exception):

@@ -50,7 +50,7 @@ def test_daily_fleet_run(cluster, tmp_path):
     finally:
         sick.destroy()
     assert proc.returncode in (2, 4), proc.stdout[-3000:]
-    recap = dict((l.split()[0], l) for l in proc.stdout.splitlines() if l.startswith('db-') and 'ok=' in l)
+    recap = dict((line.split()[0], line) for line in proc.stdout.splitlines() if line.startswith('db-') and 'ok=' in line)
     assert 'failed=0' in recap['db-healthy'] and 'unreachable=1' in recap['db-gone']
     # the reports are files on the controller: no database host changed
     assert all('changed=0' in line for line in recap.values()), recap

@@ -77,8 +77,8 @@ def test_failing_and_sorting():
 
 def test_a_down_server_can_not_be_waived():
     down = [finding('health.server_up', 'critical', 'The server cannot be reached', observed='refused')]
-    star = parse_waivers([{'id': '*', 'reason': 'noise', 'expires': '2999-01-01'}], known_ids=['health.server_up',
-                                                                                              'health.uptime'])
+    star = parse_waivers([{'id': '*', 'reason': 'noise', 'expires': '2999-01-01'}],
+                         known_ids=['health.server_up', 'health.uptime'])
     out = apply_waivers(down, star, TODAY)
     assert out[0]['waived'] is False and summarize(out)['worst'] == 'critical'
     with pytest.raises(ParameterError) as err:
