@@ -16,12 +16,13 @@ __metaclass__ = type
 
 import glob
 import os
+import re
 import shutil
 import time
 
 from ansible_collections.pgops.postgresql.plugins.module_utils import _replication as rep
 from ansible_collections.pgops.postgresql.plugins.module_utils import _sql_replication as q
-from ansible_collections.pgops.postgresql.plugins.module_utils._connection import connect
+from ansible_collections.pgops.postgresql.plugins.module_utils._connection import connect, require_psycopg2
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import (
     ConnectionFailed, ParameterError, PgopsError, ToolError)
 from ansible_collections.pgops.postgresql.plugins.module_utils._files import read_text
@@ -30,6 +31,40 @@ from ansible_collections.pgops.postgresql.plugins.module_utils._process import a
 from ansible_collections.pgops.postgresql.plugins.module_utils._service import postmaster_running, service_for
 from ansible_collections.pgops.postgresql.plugins.module_utils._sql import compose, identifier, literal
 from ansible_collections.pgops.postgresql.plugins.module_utils._timing import Steps, wait_until
+
+try:
+    import psycopg2
+    import psycopg2.extras
+except ImportError:  # reported by require_psycopg2()
+    pass
+
+
+def masked(text):
+    """A conninfo or message with every password replaced by stars."""
+    return re.sub(r"(password=)('(?:[^'\\]|\\.)*'|\S+)", r'\1********', text or '')
+
+
+def replication_connection(conninfo, what='the primary'):
+    """A physical replication connection, as a standby opens it (only the replication role)."""
+    require_psycopg2()
+    try:
+        return psycopg2.connect(conninfo, connection_factory=psycopg2.extras.PhysicalReplicationConnection)
+    except psycopg2.Error as exc:
+        raise ToolError('the replication connection to %s failed: %s. Fix: check the address and port, the '
+                        'replication role and its password, the sslmode and CA, and that pg_hba.conf of %s allows '
+                        'replication from this host' % (what, masked(str(exc).strip()), what))
+
+
+def check_replication_login(conninfo, what):
+    """Open a replication connection and identify the system: what a standby does first."""
+    conn = replication_connection(conninfo, what)
+    try:
+        cur = conn.cursor()
+        cur.execute('IDENTIFY_SYSTEM')
+        return cur.fetchone()
+    finally:
+        conn.close()
+
 
 NODE_SPEC = dict(
     name=dict(type='str', required=True),
@@ -432,7 +467,15 @@ def switchover(topo, opts, check_mode):
     topo.warnings.extend(bounds)
     old, new = topo.nodes[primary_name], topo.nodes[candidate_name]
     old.require_local('be stopped and rejoined')
-    topo.replication_conninfo(new, old.name)
+    conninfo = topo.replication_conninfo(new, old.name)
+    if opts['rejoin'] and not check_mode:
+        # This host is the old primary's: the login it will stream with after the switch is tried now,
+        # before anything changes (ssl mode, CA, password, pg_hba for replication from here).
+        try:
+            check_replication_login(conninfo, new.name)
+        except ToolError as exc:
+            raise rep.TopologyError('switchover refused, nothing was changed: %s would not be able to stream from '
+                                    '%s after the switch: %s' % (old.name, new.name, exc.msg))
     others = [n for n in _others(facts, (candidate_name,)) if n != primary_name]
     plan = rep.switchover_plan(primary_name, candidate_name, others, opts['rejoin'])
     result = dict(changed=True, plan=plan, old_primary=primary_name, primary=candidate_name)

@@ -188,10 +188,10 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pgops.postgresql.plugins.module_utils import _replication as rep
 from ansible_collections.pgops.postgresql.plugins.module_utils._connection import (
-    connect, connection_argument_spec, require_psycopg2)
+    connect, connection_argument_spec)
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError, PgopsError, ToolError
 from ansible_collections.pgops.postgresql.plugins.module_utils._failover import (
-    restore_config, saved_config, write_standby_files)
+    masked, replication_connection, restore_config, saved_config, write_standby_files)
 from ansible_collections.pgops.postgresql.plugins.module_utils._files import read_text
 from ansible_collections.pgops.postgresql.plugins.module_utils._layout import Layout
 from ansible_collections.pgops.postgresql.plugins.module_utils._process import Recorder, owner_of
@@ -201,7 +201,6 @@ from ansible_collections.pgops.postgresql.plugins.module_utils._timing import St
 
 try:
     import psycopg2
-    import psycopg2.extras
 except ImportError:  # reported by require_psycopg2()
     pass
 
@@ -289,23 +288,9 @@ class Plan(object):
         return out
 
 
-def _masked(text):
-    return re.sub(r"(password=)('(?:[^'\\]|\\.)*'|\S+)", r'\1********', text or '')
-
-
-def _replication_connection(conninfo):
-    require_psycopg2()
-    try:
-        return psycopg2.connect(conninfo, connection_factory=psycopg2.extras.PhysicalReplicationConnection)
-    except psycopg2.Error as exc:
-        raise ToolError('the replication connection to the primary failed: %s. Fix: check primary_host, '
-                        'primary_port, the replication role and its password, and that pg_hba.conf of the '
-                        'primary allows replication from this host' % _masked(str(exc).strip()))
-
-
 def ensure_slot(conninfo, slot):
     """Create the physical slot (reserving WAL now); False when it exists already."""
-    conn = _replication_connection(conninfo)
+    conn = replication_connection(conninfo)
     try:
         cur = conn.cursor()
         try:
@@ -320,7 +305,7 @@ def ensure_slot(conninfo, slot):
 
 
 def drop_slot(conninfo, slot):
-    conn = _replication_connection(conninfo)
+    conn = replication_connection(conninfo)
     try:
         conn.cursor().execute('DROP_REPLICATION_SLOT "%s"' % slot)
     finally:
@@ -374,7 +359,7 @@ class Run(object):
     def as_owner(self, argv, **kw):
         rc, out, err = self.recorder(argv, user=self.plan.owner, **kw)
         if rc != 0:
-            detail = _masked((err or out or '').strip()[-600:])
+            detail = masked((err or out or '').strip()[-600:])
             raise ToolError('%s failed (exit code %d): %s' % (os.path.basename(argv[0]), rc, detail))
         return out
 
@@ -496,7 +481,7 @@ def main():
                   commands=[], changed=plan.copy or plan.conf_changes or not plan.running)
     if module._diff:
         result['diff'] = dict(before_header='postgresql.auto.conf', after_header='postgresql.auto.conf',
-                              before=_masked(plan.conf_before), after=_masked(plan.conf_after))
+                              before=masked(plan.conf_before), after=masked(plan.conf_after))
     if module.check_mode:
         module.exit_json(**result)
     run = Run(module, plan)

@@ -197,17 +197,44 @@ def test_bad_input_changes_nothing():
         rs.destroy()
 
 
-def test_a_rejoin_that_fails_after_the_promotion_says_the_switchover_happened():
-    """Fault: the old primary cannot stream from the new one (a wrong replication password)."""
+def test_an_old_primary_that_could_not_stream_refuses_the_switchover_up_front():
+    """A wrong replication password: found before anything stops, not after the promotion."""
     rs = ReplicaSet(standbys=1)
     try:
         with pytest.raises(ModuleFailed) as err:
-            run_module('failover', rs.module_args(action='switchover', candidate='n2', timeout=8,
+            run_module('failover', rs.module_args(action='switchover', candidate='n2',
                                                   replication_password='not-the-password'))
+        msg = err.value.result['msg']
+        assert 'switchover refused, nothing was changed' in msg and 'would not be able to stream' in msg, msg
+        assert 'not-the-password' not in msg
+        assert err.value.result.get('changed') is False
+        assert rs.role('n1') == 'primary' and rs.role('n2') == 'standby'
+    finally:
+        rs.destroy()
+
+
+def test_a_rejoin_that_fails_after_the_promotion_says_the_switchover_happened():
+    """Fault: pg_rewind of the old primary fails after the candidate was promoted."""
+    import pathlib
+    rs = ReplicaSet(standbys=1)
+    try:
+        base = pathlib.Path(rs.base)
+        fake = base / 'bin'
+        fake.mkdir()
+        for name in os.listdir(rs.nodes['n1'].bin_dir):
+            os.symlink(os.path.join(rs.nodes['n1'].bin_dir, name), str(fake / name))
+        os.unlink(str(fake / 'pg_rewind'))
+        (fake / 'pg_rewind').write_text('#!/bin/sh\necho "pg_rewind: error: injected failure" >&2\nexit 1\n')
+        os.chmod(str(fake / 'pg_rewind'), 0o755)
+        os.chmod(str(fake), 0o755)
+        args = rs.module_args(action='switchover', candidate='n2', timeout=20,
+                              nodes=rs.node_specs(n1={'bin_dir': str(fake)}))
+        with pytest.raises(ModuleFailed) as err:
+            run_module('failover', args)
         result = err.value.result
         assert result['changed'] is True, result
         assert result['msg'].startswith('The switchover happened (promote n2)'), result['msg']
-        assert 'Done before the failure' in result['msg'] and 'stop n1' in result['msg']
+        assert 'injected failure' in result['msg'] and 'Done before the failure' in result['msg']
         assert rs.role('n2') == 'primary'
     finally:
         rs.destroy()

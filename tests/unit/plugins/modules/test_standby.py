@@ -3,7 +3,8 @@
 
 import os
 
-from ansible_collections.pgops.postgresql.plugins.modules.standby import _masked, drop_missing_tls
+from ansible_collections.pgops.postgresql.plugins.module_utils._failover import masked as _masked
+from ansible_collections.pgops.postgresql.plugins.modules.standby import drop_missing_tls
 
 
 def test_passwords_are_masked_quoted_or_not():
