@@ -504,6 +504,7 @@ def switchover(topo, opts, check_mode):
 
 
 def failover(topo, opts, check_mode):
+    t_read = time.time()
     facts, alive, done = _read(topo, opts)
     if done:
         return done
@@ -554,11 +555,17 @@ def failover(topo, opts, check_mode):
         return result
     t0 = time.time()
     topo.clear_sync_names(new, opts['timeout'])
+    t_fence = time.time()
     if fence:
         result['shutdown_checkpoint_lsn'] = _stop_and_catch_up(topo, old, new, opts['timeout'],
                                                                opts['catchup_timeout'], opts['force'], stop_mode)
     result['write'] = topo.promote(new, opts['timeout'])
     result['write_unavailable_seconds'] = round(time.time() - t0, 3)
+    # From the last time the primary was seen accepting writes: the fencing stop of a reachable
+    # primary, else the last commit the candidate replayed (an upper bound on an idle primary).
+    replay_age = facts[candidate_name].get('replay_age_seconds')
+    last_write = t_fence if fence else (t_read - replay_age if replay_age is not None else None)
+    result['unavailable_since_last_write_seconds'] = round(time.time() - last_write, 3) if last_write else None
     for name in behind:
         topo.repoint(topo.nodes[name], new, opts['timeout'])
     result['total_seconds'] = round(time.time() - t0, 3)

@@ -225,7 +225,7 @@ steps:
   returned: always
   type: list
   elements: dict
-  sample: [{step: "promote db2", seconds: 0.21}]
+  sample: [{step: "promote db2", seconds: 0.21, ok: true}]
 nodes:
   description: The topology - per node name, role, timeline, LSNs, lag_bytes, replay_lag_seconds, sync_state, upstream, slots.
   returned: always
@@ -246,6 +246,13 @@ split_brain:
 write_unavailable_seconds:
   description: From the first disruptive step (stopping or fencing the primary, or the promotion) until the new primary took a write.
   returned: when a switchover or failover ran
+  type: float
+unavailable_since_last_write_seconds:
+  description:
+    - With O(action=failover), from the last time the primary was seen accepting writes until the new
+      primary took a write - the fencing stop of a reachable primary, else the last commit the
+      candidate replayed (an upper bound when the primary was idle before it failed).
+  returned: when a failover ran
   type: float
 needs_rejoin:
   description: Nodes that can not follow the new primary without a rewind (the old primary, standbys ahead of the candidate).

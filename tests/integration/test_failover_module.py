@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 import tempfile
+import time
 
 import pytest
 
@@ -88,8 +89,13 @@ def test_sync_failover_after_kill9_loses_no_acknowledged_commit(probe_dir):
         probe(rs, 'started', probe_dir)
         assert wait_for(lambda: int(rs.nodes['n1'].psql('SELECT count(*) FROM pgops_write_probe')) > 20, 10)
         kill9_postmaster(rs.nodes['n1'])
+        t_kill = time.time()
         result = run_module('failover', rs.module_args(action='failover'))
         assert result['primary'] == 'n2' and result['fenced'] is None and 'n1' in result['needs_rejoin']
+        # the writer committed every 20 ms until the kill: measured from then, not from the promotion
+        since = result['unavailable_since_last_write_seconds']
+        elapsed = time.time() - t_kill
+        assert since >= result['write_unavailable_seconds'] and elapsed - 1 <= since <= elapsed + 2, (since, elapsed)
         assert rs.role('n2') == 'primary'
         assert rs.nodes['n2'].psql('SHOW synchronous_standby_names') == ''
         stopped = probe(rs, 'stopped', probe_dir)
