@@ -24,6 +24,10 @@ description:
     working and new connections get the new certificate.
   - After the reload it reads the certificate the server serves on O(verify_address) and fails if
     it is not the one installed (the server keeps the old one when it can not load the new one).
+  - All or nothing. When a step after the first change fails (a file write, C(ALTER SYSTEM), the
+    reload, the served-certificate check), the previous files (content and mode) and the previous
+    C(ALTER SYSTEM) values are put back and the server is reloaded; the message says what was changed
+    and what was put back.
   - Reports the certificate's subject, SANs, issuer, serial and days to expiry, and a warning
     finding C(ssl.certificate_expiry) when fewer than O(expiry_warning_days) days are left.
 author:
@@ -225,6 +229,55 @@ def install(module, files):
         write_atomic(module, path, content, p['owner'], p['group'], mode)
 
 
+AUTO_CONF = ("SELECT name, setting FROM pg_file_settings WHERE sourcefile LIKE '%%/postgresql.auto.conf' "
+             "AND name LIKE 'ssl%%' AND applied")
+
+
+def _set(session, settings):
+    for name, value in sorted(settings.items()):
+        if value is None:
+            session.fetch_all(compose('ALTER SYSTEM RESET {name}', name=identifier(name)))
+        else:
+            session.fetch_all(compose('ALTER SYSTEM SET {name} = %(value)s', name=identifier(name)), {'value': value})
+
+
+def apply(module, session, files, settings, serial):
+    """Install the files, set the settings, reload, prove the new certificate is served. Any failure
+    after the first change puts back the previous files and ALTER SYSTEM values and reloads."""
+    p = module.params
+    before_files = dict((path, _current_file(path)) for path, dummy, dummy2 in files)
+    before_auto = dict((r['name'], r['setting']) for r in session.fetch_all(AUTO_CONF, {}))
+    dir_created = not os.path.isdir(p['ssl_dir'])
+    done = []
+    try:
+        install(module, files)
+        done.append('installed %s' % ', '.join(os.path.basename(f[0]) for f in files) if files else 'no file')
+        _set(session, dict((name, values[1]) for name, values in settings.items()))
+        session.fetch_all('SELECT pg_reload_conf()')
+        done.append('set and reloaded %s' % ', '.join(sorted(settings)) if settings else 'reloaded')
+        return wait_for_served(p, serial) if p['verify_address'] else None
+    except (PgopsError, OSError) as exc:
+        back = []
+        try:
+            for path, (old, old_mode) in before_files.items():
+                if old is None:
+                    if os.path.exists(path):
+                        os.unlink(path)
+                else:
+                    write_atomic(module, path, old, p['owner'], p['group'], old_mode)
+            if dir_created and os.path.isdir(p['ssl_dir']) and not os.listdir(p['ssl_dir']):
+                os.rmdir(p['ssl_dir'])
+            back.append('the previous files')
+            _set(session, dict((name, before_auto.get(name)) for name in settings))
+            session.fetch_all('SELECT pg_reload_conf()')
+            back.append('the previous ALTER SYSTEM values (reloaded)')
+        except (PgopsError, OSError) as again:
+            back.append('putting back stopped at an error: %s' % getattr(again, 'msg', again))
+        raise PgopsError('%s. Changed before the failure: %s. Put back: %s; the server serves what it served '
+                         'before.' % (getattr(exc, 'msg', str(exc)).rstrip('.'), '; '.join(done) or 'nothing',
+                                      ', '.join(back)))
+
+
 def wait_for_served(p, serial, timeout=10.0):
     last = {}
 
@@ -288,15 +341,9 @@ def main():
             result.update(changed=bool(files or settings), changed_files=[f[0] for f in files],
                           changed_settings=settings)
             if result['changed'] and not module.check_mode:
-                install(module, files)
-                for name, values in sorted(settings.items()):
-                    session.fetch_all(compose('ALTER SYSTEM SET {name} = %(value)s', name=identifier(name)),
-                                      {'value': values[1]})
-                session.fetch_all('SELECT pg_reload_conf()')
+                result['served'] = apply(module, session, files, settings, info['serial'])
         finally:
             session.close()
-        if result['changed'] and not module.check_mode:
-            result['served'] = wait_for_served(p, info['serial']) if p['verify_address'] else None
     except PgopsError as exc:
         module.fail_json(msg=exc.msg)
     if info['days_to_expiry'] < p['expiry_warning_days']:

@@ -92,3 +92,30 @@ def test_bad_material_is_refused_and_nothing_changes(cluster, pki, tmp_path):
         assert words in err.value.result['msg'] and 'Fix:' in err.value.result['msg']
         assert not os.path.exists(os.path.join(c.base, 'ssl'))
     assert c.psql('SHOW ssl') == 'off'
+
+
+def test_a_failure_after_the_first_change_puts_everything_back(fresh_cluster, pki, tmp_path):
+    """Fault at the last step (the new certificate is not seen served): files, settings and the
+    served certificate are the previous ones, for a first install and for a rotation."""
+    c = fresh_cluster
+    first = certs.write(str(tmp_path), 'one', *certs.server(*pki))
+    a = args(c, *first)
+    with pytest.raises(ModuleFailed) as err:
+        run_module('ssl_config', dict(a, verify_address='127.0.0.2'))  # nothing listens there
+    msg = err.value.result['msg']
+    assert 'Put back: the previous files, the previous ALTER SYSTEM values (reloaded)' in msg, msg
+    assert not os.path.exists(a['ssl_dir']) and c.psql('SHOW ssl') == 'off'
+    assert 'ssl' not in open(os.path.join(c.data_dir, 'postgresql.auto.conf')).read()
+    # installed for real, then a rotation that fails keeps the first certificate, byte for byte
+    done = run_module('ssl_config', a)
+    crt = open(os.path.join(a['ssl_dir'], 'server.crt'), 'rb').read()
+    second = certs.write(str(tmp_path), 'two', *certs.server(*pki))
+    with pytest.raises(ModuleFailed):
+        run_module('ssl_config', dict(args(c, *second), verify_address='127.0.0.2'))
+    assert open(os.path.join(a['ssl_dir'], 'server.crt'), 'rb').read() == crt
+    assert stat.S_IMODE(os.stat(os.path.join(a['ssl_dir'], 'server.key')).st_mode) == 0o600
+    again = run_module('ssl_config', a)  # the first certificate is what the server serves
+    assert again['changed'] is False and done['certificate']['serial'] == again['certificate']['serial']
+    cur = tls_session(c).cursor()
+    cur.execute('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')
+    assert cur.fetchone()[0] is True
