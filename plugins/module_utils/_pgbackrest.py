@@ -97,3 +97,12 @@ def wal_gaps(ranges):
 def wal_segment_number(name):
     """Position of a WAL segment file name (timeline ignored), for 16 MB segments."""
     return int(name[8:16], 16) * 0x100 + int(name[16:24], 16)
+
+
+def error_text(text):
+    """pgBackRest's ERROR line(s) and its last line (often a HINT), not the last line alone."""
+    lines = [line.strip() for line in (text or '').strip().splitlines() if line.strip()]
+    keep = [line for line in lines if 'ERROR' in line]
+    if lines and lines[-1] not in keep:
+        keep.append(lines[-1])
+    return ' '.join(keep) or 'no output'

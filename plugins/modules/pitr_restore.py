@@ -184,15 +184,6 @@ def pg_time(value):
     return utc.strftime('%Y-%m-%d %H:%M:%S') + ('.%06d' % utc.microsecond if utc.microsecond else '') + '+00'
 
 
-def tool_error(text):
-    """pgBackRest's ERROR line(s) and its last line (often a HINT), not the last line alone."""
-    lines = [line.strip() for line in (text or '').strip().splitlines() if line.strip()]
-    keep = [line for line in lines if 'ERROR' in line]
-    if lines and lines[-1] not in keep:
-        keep.append(lines[-1])
-    return ' '.join(keep) or 'no output'
-
-
 def _log_file(data_dir, svc):
     if svc.manager == 'pg_ctl':
         return svc.log_file
@@ -370,7 +361,7 @@ def main():
                     state = ('was stopped by this module and does not start again (%s): its data directory may be '
                              'partly restored; restore again' % exc.msg)
             raise ToolError('pgbackrest restore failed (exit %d): %s. The cluster %s' % (
-                rc, tool_error(err or out), state))
+                rc, pgbr.error_text(err or out), state))
         result = dict(changed=True, command=command, backup_set=backup_set, commands=commands, timings=timings)
         if p['start']:
             t0 = time.time()

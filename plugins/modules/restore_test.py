@@ -293,8 +293,7 @@ def main():
         rc, out, err = run(restore_argv)
         timings['restore'] = round(time.time() - t0, 3)
         if rc != 0:
-            lines = (err or out).strip().splitlines()
-            raise ToolError('pgbackrest restore failed (exit %d): %s' % (rc, lines[-1] if lines else 'no output'))
+            raise ToolError('pgbackrest restore failed (exit %d): %s' % (rc, pgbr.error_text(err or out)))
         step = 'start'
         scratch.configure(uid, gid)
         t0 = time.time()

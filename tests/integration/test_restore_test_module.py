@@ -77,3 +77,42 @@ def test_bad_scratch_root(stanza, tmp_path):
     with pytest.raises(ModuleFailed) as err:
         run_module('restore_test', args(stanza, str(tmp_path / 'nope')))
     assert "parameter 'scratch_root'" in err.value.result['msg']
+
+
+def _fault_dir(real_dir, name, when):
+    """A directory of executables: ``name`` fails when an argument equals ``when``, the rest are the real ones."""
+    d = tempfile.mkdtemp(prefix='pgops-fault-')
+    os.chmod(d, 0o755)
+    if real_dir:
+        for entry in os.listdir(real_dir):
+            os.symlink(os.path.join(real_dir, entry), os.path.join(d, entry))
+        real = os.path.join(real_dir, name)
+        os.unlink(os.path.join(d, name))
+    else:
+        real = shutil.which(name)
+    with open(os.path.join(d, name), 'w') as fh:
+        fh.write('#!/bin/sh\nfor a in "$@"; do [ "$a" = %s ] && { echo "P00  ERROR: [099]: injected %s failure" >&2; '
+                 'echo "HINT: a test" >&2; exit 9; }; done\nexec %s "$@"\n' % (when, name, real))
+    os.chmod(os.path.join(d, name), 0o755)
+    return d
+
+
+@pytest.mark.parametrize('step', ['restore', 'start'])
+def test_a_fault_at_each_step_is_a_finding_and_leaves_nothing(stanza, scratch_root, step):
+    tmp_path = scratch_root
+    if step == 'restore':
+        d = _fault_dir(None, 'pgbackrest', 'restore')
+        extra, env = {}, {'PATH': d + os.pathsep + os.environ['PATH']}
+    else:
+        d = _fault_dir(stanza.cluster.bin_dir, 'pg_ctl', 'start')
+        extra, env = {'bin_dir': d}, None
+    try:
+        result = run_module('restore_test', args(stanza, tmp_path, **extra), env=env)
+    finally:
+        shutil.rmtree(d)
+    f = result['findings'][0]
+    assert f['severity'] == 'critical' and f['observed'].startswith('%s failed' % step), f
+    if step == 'restore':
+        assert 'ERROR: [099]: injected pgbackrest failure' in f['observed'] and 'HINT: a test' in f['observed']
+    assert result['left_behind'] is False and os.listdir(tmp_path) == [] and scratch_servers() == []
+    assert stanza.cluster.is_running()
