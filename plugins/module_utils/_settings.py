@@ -89,12 +89,15 @@ def validate(requested, rows, param='settings'):
     for name in sorted(requested):
         value = requested[name]
         where = '%s.%s' % (param, name)
+        if re.search(r'[\x00-\x1f\x7f]', str(value)):
+            raise ParameterError(where, 'the value holds a newline or a control character, which would change the '
+                                 'structure of the file', 'give a one-line value')
         if name in FORBIDDEN or name.startswith('include'):
             raise ParameterError(where, "'%s' can not be set in a drop-in" % name,
                                  'leave it to the cluster layout (pg_createcluster / postgresql.conf)')
         row = catalog.get(name.lower())
         if row is None:
-            if '.' in name and re.match(r'^[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z_][A-Za-z0-9_$.]*$', name):
+            if '.' in name and re.fullmatch(r'[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z_][A-Za-z0-9_$.]*', name):
                 continue  # custom (extension) setting such as pgaudit.log: the extension checks it
             raise ParameterError(where, "unknown setting '%s'%s" % (name, _suggest(name.lower(), list(catalog))),
                                  'use a name from pg_settings, or an extension setting with its prefix')

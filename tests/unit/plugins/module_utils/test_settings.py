@@ -94,3 +94,27 @@ def test_restart_only_when_the_running_value_differs():
 ])
 def test_same_as_running(value, row, expected):
     assert _settings.same_as_running(value, row) is expected
+
+
+@pytest.mark.parametrize('name,value', [
+    ('log_line_prefix', "%m \nfsync = off"),
+    ('log_line_prefix', "%m \r# x"),
+    ('application_name', 'a\x00b'),
+    ('pgaudit.log', "read\nshared_preload_libraries = 'evil'"),
+])
+def test_values_that_would_change_the_file_are_refused(name, value):
+    from ansible_collections.pgops.postgresql.plugins.module_utils._settings import validate
+    rows = [dict(name='log_line_prefix', vartype='string', unit=None, context='sighup', min_val=None, max_val=None,
+                 enumvals=None, setting='%m', pending_restart=False),
+            dict(name='application_name', vartype='string', unit=None, context='user', min_val=None, max_val=None,
+                 enumvals=None, setting='', pending_restart=False)]
+    with pytest.raises(ParameterError) as err:
+        validate({name: value}, rows)
+    assert "parameter 'settings.%s'" % name in str(err.value) and 'one-line value' in str(err.value)
+
+
+def test_a_custom_setting_name_with_a_newline_is_unknown():
+    from ansible_collections.pgops.postgresql.plugins.module_utils._settings import validate
+    with pytest.raises(ParameterError) as err:
+        validate({'pgaudit.log\nfsync': 'read'}, [])
+    assert 'unknown setting' in str(err.value)
