@@ -103,7 +103,7 @@ def _counts(summary):
 
 def render_markdown(report):
     s = report['summary']
-    lines = ['# %s' % report['title'], '', 'Generated %s.' % report['generated_at'], '',
+    lines = ['# %s' % _md(report['title']), '', 'Generated %s.' % _md(report['generated_at']), '',
              '**Status: %s**. %d host(s): %s.' % (s['worst'].upper(), s['hosts'], _counts(s)), '']
     if s['failing_hosts']:
         lines += ['Hosts with unwaived findings at or above %s: %s.' % (
