@@ -135,6 +135,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    svc, before, action = None, None, None
     try:
         svc = service_for(p, module.run_command, stop_mode=p['stop_mode'], timeout=p['timeout'],
                           log_file=p['log_file'])
@@ -150,7 +151,19 @@ def main():
                 raise ServiceError("'%s' returned but the cluster is %s. Fix: read the server log" % (
                     ' '.join(command), 'running' if after else 'not running'))
     except PgopsError as exc:
-        module.fail_json(msg=exc.msg)
+        msg = exc.msg
+        if action and not module.check_mode:
+            # Say in which state the failed action left the cluster (a restart that stopped it and
+            # could not start it again leaves it down), and report the change.
+            try:
+                now = svc.is_running()
+            except PgopsError:
+                now = None
+            state = 'unknown' if now is None else ('running' if now else 'stopped')
+            msg = '%s The cluster was %s before and is %s now.' % (
+                msg.rstrip('.') + '.', 'running' if before else 'stopped', state)
+            module.fail_json(msg=msg, changed=now is not None and now != before, running=now)
+        module.fail_json(msg=msg)
     result = dict(changed=action is not None, manager=manager, action=action, command=command, running=after)
     if module._diff:
         result['diff'] = dict(before='running: %s\n' % before, after='running: %s\n' % after)

@@ -80,3 +80,16 @@ def test_a_postgresql_16_cluster_is_driven_by_its_own_binaries(tmp_path):
         assert svc(c, 'started')['running'] and c.psql('SHOW server_version_num').startswith('16')
     finally:
         c.destroy()
+
+
+def test_a_restart_that_can_not_start_says_the_cluster_is_down(fresh_cluster):
+    """Fault: the server cannot start again after the stop (a setting it refuses)."""
+    import os
+    c = fresh_cluster
+    with open(os.path.join(c.data_dir, 'postgresql.conf'), 'a') as fh:
+        fh.write("\nshared_preload_libraries = 'no_such_library'\n")
+    with pytest.raises(ModuleFailed) as err:
+        svc(c, 'restarted')
+    result = err.value.result
+    assert 'The cluster was running before and is stopped now.' in result['msg'], result['msg']
+    assert result['changed'] is True and result['running'] is False and not c.is_running()
