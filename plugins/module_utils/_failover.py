@@ -17,7 +17,6 @@ __metaclass__ = type
 import glob
 import os
 import re
-import shutil
 import time
 
 from ansible_collections.pgops.postgresql.plugins.module_utils import _replication as rep
@@ -25,7 +24,7 @@ from ansible_collections.pgops.postgresql.plugins.module_utils import _sql_repli
 from ansible_collections.pgops.postgresql.plugins.module_utils._connection import connect, require_psycopg2
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import (
     ConnectionFailed, ParameterError, PgopsError, ToolError)
-from ansible_collections.pgops.postgresql.plugins.module_utils._files import read_text
+from ansible_collections.pgops.postgresql.plugins.module_utils._files import read_text, remove
 from ansible_collections.pgops.postgresql.plugins.module_utils._layout import Layout, controldata
 from ansible_collections.pgops.postgresql.plugins.module_utils._process import as_user, owner_of
 from ansible_collections.pgops.postgresql.plugins.module_utils._service import postmaster_running, service_for
@@ -370,8 +369,7 @@ class Topology(object):
 
     def reclone(self, node, primary):
         for entry in os.listdir(node.data_dir):
-            path = os.path.join(node.data_dir, entry)
-            shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.unlink(path)
+            remove(os.path.join(node.data_dir, entry))
         node.tool([node.layout.binary('pg_basebackup'), '-D', node.data_dir, '-X', 'stream', '-c', 'fast',
                    '-d', self.replication_conninfo(primary, node.name)], 'pg_basebackup')
 

@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import shutil
 import tempfile
 
 from ansible.module_utils.common.text.converters import to_bytes, to_text
@@ -52,3 +53,21 @@ def write_atomic(module, path, content, owner=None, group=None, mode=None):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def put_back(module, path, old, owner=None, group=None, mode=None):
+    """Return ``path`` to what ``read_text`` (or a read of its bytes) gave before a change: its
+    previous content, or no file when there was none."""
+    if old is None:
+        if os.path.lexists(path):
+            os.unlink(path)
+    else:
+        write_atomic(module, path, old, owner, group, mode)
+
+
+def remove(path):
+    """Remove a file, a link or a whole directory tree (not what a link points to)."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+    elif os.path.lexists(path):
+        os.unlink(path)

@@ -127,17 +127,9 @@ from ansible_collections.pgops.postgresql.plugins.module_utils import _hba
 from ansible_collections.pgops.postgresql.plugins.module_utils._connection import (
     connect, connection_argument_spec, require_psycopg2)
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ConnectionFailed, PgopsError
-from ansible_collections.pgops.postgresql.plugins.module_utils._files import read_text, write_atomic
+from ansible_collections.pgops.postgresql.plugins.module_utils._files import put_back, read_text, write_atomic
 
 HEADER = 'Managed by pgops.postgresql (hba module). Changes here are overwritten.'
-
-
-def _put_back(module, old_text):
-    p = module.params
-    if old_text is None:
-        os.unlink(p['path'])
-    else:
-        write_atomic(module, p['path'], old_text, p['owner'], p['group'], p['mode'])
 
 
 def apply_checked(module, session, old_text, new_text):
@@ -160,7 +152,7 @@ def apply_checked(module, session, old_text, new_text):
                              "lock it out. Fix: keep a rule that admits this login" % (
                                  p['login_user'], exc.msg))
     except PgopsError as exc:
-        _put_back(module, old_text)
+        put_back(module, p['path'], old_text, p['owner'], p['group'], p['mode'])
         state = 'the previous rules are loaded again' if reloaded else 'the new rules were never loaded'
         if reloaded:
             session.fetch_all('SELECT pg_reload_conf()')

@@ -151,7 +151,7 @@ from ansible_collections.pgops.postgresql.plugins.module_utils import _settings
 from ansible_collections.pgops.postgresql.plugins.module_utils._connection import (
     connect, connection_argument_spec, require_psycopg2)
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import PgopsError
-from ansible_collections.pgops.postgresql.plugins.module_utils._files import read_text, write_atomic
+from ansible_collections.pgops.postgresql.plugins.module_utils._files import put_back, read_text, write_atomic
 from ansible_collections.pgops.postgresql.plugins.module_utils._findings import finding
 from ansible_collections.pgops.postgresql.plugins.module_utils._service import (
     service_argument_spec, service_for)
@@ -172,14 +172,6 @@ def _file_errors(session, path):
     return rows, errors
 
 
-def _put_back(module, old_text):
-    p = module.params
-    if old_text is None:
-        os.unlink(p['path'])
-    else:
-        write_atomic(module, p['path'], old_text, p['owner'], p['group'], p['mode'])
-
-
 def apply(module, session, old_text, new_text, action):
     """Write, let the server check the file, reload, restart when needed and allowed. Any failure
     puts the previous file back (and the server in its previous running state)."""
@@ -197,7 +189,7 @@ def apply(module, session, old_text, new_text, action):
         session.fetch_all('SELECT pg_reload_conf()')
         session.conn.commit()
     except PgopsError as exc:
-        _put_back(module, old_text)
+        put_back(module, p['path'], old_text, p['owner'], p['group'], p['mode'])
         raise PgopsError('%s. Put back: the previous %s; the server was not reloaded and runs as before.' % (
             exc.msg.rstrip('.'), path))
     if action == 'restart' and p['allow_restart']:
@@ -206,7 +198,7 @@ def apply(module, session, old_text, new_text, action):
         try:
             service.act('restart')
         except PgopsError as exc:
-            _put_back(module, old_text)
+            put_back(module, p['path'], old_text, p['owner'], p['group'], p['mode'])
             try:
                 if service.is_running():
                     state = 'it still runs with its previous settings (it was not stopped)'

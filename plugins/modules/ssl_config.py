@@ -161,7 +161,7 @@ from ansible_collections.pgops.postgresql.plugins.module_utils import _tls
 from ansible_collections.pgops.postgresql.plugins.module_utils._connection import (
     connect, connection_argument_spec, require_psycopg2)
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError, PgopsError, ToolError
-from ansible_collections.pgops.postgresql.plugins.module_utils._files import write_atomic
+from ansible_collections.pgops.postgresql.plugins.module_utils._files import put_back, write_atomic
 from ansible_collections.pgops.postgresql.plugins.module_utils._findings import finding
 from ansible_collections.pgops.postgresql.plugins.module_utils._sql import compose, identifier
 from ansible_collections.pgops.postgresql.plugins.module_utils._timing import wait_until
@@ -260,11 +260,7 @@ def apply(module, session, files, settings, serial):
         back = []
         try:
             for path, (old, old_mode) in before_files.items():
-                if old is None:
-                    if os.path.exists(path):
-                        os.unlink(path)
-                else:
-                    write_atomic(module, path, old, p['owner'], p['group'], old_mode)
+                put_back(module, path, old, p['owner'], p['group'], old_mode)
             if dir_created and os.path.isdir(p['ssl_dir']) and not os.listdir(p['ssl_dir']):
                 os.rmdir(p['ssl_dir'])
             back.append('the previous files')

@@ -192,7 +192,7 @@ from ansible_collections.pgops.postgresql.plugins.module_utils._connection impor
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError, PgopsError, ToolError
 from ansible_collections.pgops.postgresql.plugins.module_utils._failover import (
     masked, replication_connection, restore_config, saved_config, write_standby_files)
-from ansible_collections.pgops.postgresql.plugins.module_utils._files import read_text
+from ansible_collections.pgops.postgresql.plugins.module_utils._files import read_text, remove
 from ansible_collections.pgops.postgresql.plugins.module_utils._layout import Layout
 from ansible_collections.pgops.postgresql.plugins.module_utils._process import Recorder, owner_of
 from ansible_collections.pgops.postgresql.plugins.module_utils._service import (
@@ -322,13 +322,6 @@ def streaming(params, primary_port):
     return bool(row) and row['status'] == 'streaming' and int(row['sender_port'] or 0) == int(primary_port)
 
 
-def _remove(path):
-    if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path)
-    elif os.path.lexists(path):
-        os.unlink(path)
-
-
 def drop_missing_tls(data_dir):
     """Remove the ssl* settings of postgresql.auto.conf when a file they name is not on this host."""
     path = os.path.join(data_dir, 'postgresql.auto.conf')
@@ -386,7 +379,7 @@ class Run(object):
         if plan.running:
             self.steps.run('stop %s' % plan.data_dir, self.service.act, 'stop')
             self.done.append('stopped the cluster')
-        _remove(plan.new_dir)  # a copy a failed earlier run left (this module's own name)
+        remove(plan.new_dir)  # a copy a failed earlier run left (this module's own name)
         os.mkdir(plan.new_dir, 0o700)
         shutil.chown(plan.new_dir, plan.owner, plan.owner)
         self.done.append('made the copy %s' % plan.new_dir)
@@ -404,7 +397,7 @@ class Run(object):
         self.result['tls_settings_removed'] = drop_missing_tls(plan.new_dir)
         write_standby_files(plan.new_dir, plan.settings)
         if os.path.exists(plan.data_dir):
-            _remove(plan.old_dir)
+            remove(plan.old_dir)
             os.rename(plan.data_dir, plan.old_dir)
         os.rename(plan.new_dir, plan.data_dir)
         self.done.append('swapped the copy in')
@@ -412,7 +405,7 @@ class Run(object):
         self.done.append('started the standby')
         self.wait()
         self.result['copied'] = True
-        _remove(plan.old_dir)
+        remove(plan.old_dir)
 
     def wait(self):
         where = '%s:%s' % (self.p['primary_host'], self.p['primary_port'])
@@ -429,14 +422,14 @@ class Run(object):
                 self.service.act('stop')
                 back.append('stopped the new standby')
             if 'swapped the copy in' in self.done:
-                _remove(plan.data_dir)
+                remove(plan.data_dir)
                 if os.path.exists(plan.old_dir):
                     os.rename(plan.old_dir, plan.data_dir)
                     back.append('put the previous data directory back')
                 else:
                     back.append('removed the copy')
             elif os.path.exists(plan.new_dir) and any(d.startswith('made the copy') for d in self.done):
-                _remove(plan.new_dir)
+                remove(plan.new_dir)
                 back.append('removed the incomplete copy')
             if 'wrote postgresql.auto.conf' in self.done:
                 with open(os.path.join(plan.data_dir, 'postgresql.auto.conf'), 'w') as fh:

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from tests.harness.faults import failing_binary
 from tests.harness.pgcluster import ModuleFailed, run_module, wait_for
 from tests.harness.replication import ReplicaSet
 
@@ -221,20 +222,12 @@ def test_an_old_primary_that_could_not_stream_refuses_the_switchover_up_front():
 
 def test_a_rejoin_that_fails_after_the_promotion_says_the_switchover_happened():
     """Fault: pg_rewind of the old primary fails after the candidate was promoted."""
-    import pathlib
     rs = ReplicaSet(standbys=1)
     try:
-        base = pathlib.Path(rs.base)
-        fake = base / 'bin'
-        fake.mkdir()
-        for name in os.listdir(rs.nodes['n1'].bin_dir):
-            os.symlink(os.path.join(rs.nodes['n1'].bin_dir, name), str(fake / name))
-        os.unlink(str(fake / 'pg_rewind'))
-        (fake / 'pg_rewind').write_text('#!/bin/sh\necho "pg_rewind: error: injected failure" >&2\nexit 1\n')
-        os.chmod(str(fake / 'pg_rewind'), 0o755)
-        os.chmod(str(fake), 0o755)
+        fake = failing_binary('pg_rewind', ['pg_rewind: error: injected failure'], real_dir=rs.nodes['n1'].bin_dir,
+                              base=rs.base)
         args = rs.module_args(action='switchover', candidate='n2', timeout=20,
-                              nodes=rs.node_specs(n1={'bin_dir': str(fake)}))
+                              nodes=rs.node_specs(n1={'bin_dir': fake}))
         with pytest.raises(ModuleFailed) as err:
             run_module('failover', args)
         result = err.value.result

@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """pitr_restore with real pgBackRest: exactly the rows committed before the target come back."""
 
+import os
 import time
 
 import pytest
 
+from tests.harness.faults import failing_binary
 from tests.harness.pgbackrest import Stanza
 from tests.harness.pgcluster import ModuleFailed, run_module
 
@@ -99,29 +101,14 @@ def test_refusals_are_checked_before_the_running_cluster_is_stopped(history):
         assert s.cluster.is_running()
 
 
-def failing_restore_path():
-    """A PATH whose pgbackrest fails on restore (as it does before touching a file) and is the
-    real one otherwise: the restore step's fault."""
-    import os
-    import shutil
-    import tempfile
-    d = tempfile.mkdtemp(prefix='pgops-fault-')
-    os.chmod(d, 0o755)
-    real = shutil.which('pgbackrest')
-    with open(os.path.join(d, 'pgbackrest'), 'w') as fh:
-        fh.write('#!/bin/sh\nfor a in "$@"; do [ "$a" = restore ] && { echo "P00  ERROR: [038]: injected '
-                 'failure" >&2; echo "HINT: this is a test" >&2; exit 38; }; done\nexec %s "$@"\n' % real)
-    os.chmod(os.path.join(d, 'pgbackrest'), 0o755)
-    return d, d + os.pathsep + os.environ['PATH']
-
-
 def test_a_failed_restore_starts_the_cluster_it_stopped(history):
     import shutil
     s, marks = history
-    d, path = failing_restore_path()
+    d = failing_binary('pgbackrest', ['P00  ERROR: [038]: injected failure', 'HINT: this is a test'], when='restore')
     try:
         with pytest.raises(ModuleFailed) as err:
-            run_module('pitr_restore', args(s, target_type='immediate', stop_running=True), env={'PATH': path})
+            run_module('pitr_restore', args(s, target_type='immediate', stop_running=True),
+                       env={'PATH': d + os.pathsep + os.environ['PATH']})
     finally:
         shutil.rmtree(d)
     msg = err.value.result['msg']

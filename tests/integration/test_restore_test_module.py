@@ -9,6 +9,7 @@ import tempfile
 import pytest
 
 from tests.harness.pgbackrest import Stanza
+from tests.harness.faults import failing_binary
 from tests.harness.pgcluster import ModuleFailed, run_module
 
 
@@ -79,32 +80,15 @@ def test_bad_scratch_root(stanza, tmp_path):
     assert "parameter 'scratch_root'" in err.value.result['msg']
 
 
-def _fault_dir(real_dir, name, when):
-    """A directory of executables: ``name`` fails when an argument equals ``when``, the rest are the real ones."""
-    d = tempfile.mkdtemp(prefix='pgops-fault-')
-    os.chmod(d, 0o755)
-    if real_dir:
-        for entry in os.listdir(real_dir):
-            os.symlink(os.path.join(real_dir, entry), os.path.join(d, entry))
-        real = os.path.join(real_dir, name)
-        os.unlink(os.path.join(d, name))
-    else:
-        real = shutil.which(name)
-    with open(os.path.join(d, name), 'w') as fh:
-        fh.write('#!/bin/sh\nfor a in "$@"; do [ "$a" = %s ] && { echo "P00  ERROR: [099]: injected %s failure" >&2; '
-                 'echo "HINT: a test" >&2; exit 9; }; done\nexec %s "$@"\n' % (when, name, real))
-    os.chmod(os.path.join(d, name), 0o755)
-    return d
-
-
 @pytest.mark.parametrize('step', ['restore', 'start'])
 def test_a_fault_at_each_step_is_a_finding_and_leaves_nothing(stanza, scratch_root, step):
     tmp_path = scratch_root
     if step == 'restore':
-        d = _fault_dir(None, 'pgbackrest', 'restore')
+        d = failing_binary('pgbackrest', ['P00  ERROR: [099]: injected pgbackrest failure', 'HINT: a test'],
+                           when='restore')
         extra, env = {}, {'PATH': d + os.pathsep + os.environ['PATH']}
     else:
-        d = _fault_dir(stanza.cluster.bin_dir, 'pg_ctl', 'start')
+        d = failing_binary('pg_ctl', ['injected pg_ctl failure'], when='start', real_dir=stanza.cluster.bin_dir)
         extra, env = {'bin_dir': d}, None
     try:
         result = run_module('restore_test', args(stanza, tmp_path, **extra), env=env)

@@ -3,10 +3,10 @@
 changes nothing, refusals are named, and a failure at each step puts everything back."""
 
 import os
-import pathlib
 
 import pytest
 
+from tests.harness.faults import failing_binary
 from tests.harness.pgcluster import ModuleFailed, PgCluster, run_module
 from tests.harness.replication import REPLICATION_PASSWORD, ReplicaSet
 
@@ -82,20 +82,6 @@ def test_a_running_cluster_is_refused_without_stop_running(primary):
         node.destroy()
 
 
-def failing_bin_dir(real, base):
-    """The real binaries, but a pg_basebackup that fails: the copy step's fault."""
-    fake = base / 'bin'
-    fake.mkdir()
-    for name in os.listdir(real):
-        os.symlink(os.path.join(real, name), str(fake / name))
-    os.unlink(str(fake / 'pg_basebackup'))
-    (fake / 'pg_basebackup').write_text('#!/bin/sh\necho "pg_basebackup: error: injected failure" >&2\nexit 1\n')
-    os.chmod(str(fake / 'pg_basebackup'), 0o755)
-    os.chmod(str(base), 0o755)
-    os.chmod(str(fake), 0o755)
-    return str(fake)
-
-
 @pytest.mark.parametrize('fault', ['copy', 'start', 'stream'])
 def test_a_failure_at_each_step_puts_the_previous_cluster_back(primary, fault):
     """Faults after the slot was made and the running cluster stopped: all of it is put back."""
@@ -105,7 +91,8 @@ def test_a_failure_at_each_step_puts_the_previous_cluster_back(primary, fault):
     node.psql('CREATE TABLE mine AS SELECT 7 AS v')
     extra = dict(replace_data=True, stop_running=True, timeout=8)
     if fault == 'copy':
-        extra['bin_dir'] = failing_bin_dir(first.bin_dir, pathlib.Path(node.base))  # postgres can reach it
+        extra['bin_dir'] = failing_binary('pg_basebackup', ['pg_basebackup: error: injected failure'],
+                                          real_dir=first.bin_dir, base=node.base)
     elif fault == 'start':
         # the copy brings the primary's postgresql.auto.conf: a library no server has stops its start
         first.psql("ALTER SYSTEM SET shared_preload_libraries = 'no_such_library'")

@@ -14,12 +14,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-PRIVILEGES = """
-SELECT current_user AS login_user,
-       pg_has_role(current_user, 'pg_monitor', 'USAGE') AS can_monitor,
-       current_setting('server_version_num')::int AS version_num
-"""
-
 SERVER = """
 SELECT
   current_setting('server_version') AS version,

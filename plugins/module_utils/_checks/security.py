@@ -51,7 +51,6 @@ def _records(module):
 
 REGISTRY = Registry('security', _records(security_host) + _records(security_logging) + _records(security_access)
                     + _records(security_tls))
-CHECK_IDS = REGISTRY.ids
 
 
 def evaluate(facts):

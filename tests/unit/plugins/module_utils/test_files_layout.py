@@ -92,3 +92,19 @@ def test_missing_binaries_name_the_package(tmp_path):
     with pytest.raises(ParameterError) as exc:
         Layout(data_dir=str(tmp_path)).binary('pg_ctl')
     assert '/usr/lib/postgresql/42/bin does not exist' in str(exc.value) and 'postgresql-42' in str(exc.value)
+
+
+def test_put_back_restores_the_previous_content_or_no_file(module, tmp_path):
+    from ansible_collections.pgops.postgresql.plugins.module_utils._files import put_back, remove
+    target = tmp_path / 'pg_hba.conf'
+    target.write_text('new\n')
+    put_back(module, str(target), 'old\n', mode=0o640)
+    assert target.read_text() == 'old\n' and stat.S_IMODE(os.stat(str(target)).st_mode) == 0o640
+    put_back(module, str(target), None)
+    assert not target.exists()
+    (tmp_path / 'tree' / 'sub').mkdir(parents=True)
+    os.symlink(str(tmp_path / 'tree'), str(tmp_path / 'link'))
+    remove(str(tmp_path / 'link'))
+    assert (tmp_path / 'tree' / 'sub').is_dir()
+    remove(str(tmp_path / 'tree'))
+    assert list(tmp_path.iterdir()) == []
