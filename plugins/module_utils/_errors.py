@@ -48,3 +48,7 @@ class ServiceError(PgopsError):
 
 class ToolError(PgopsError):
     """An external tool (pgbackrest, pg_ctl, ...) failed."""
+
+
+class InjectedFault(PgopsError):
+    """A failure the test harness asked for (``PGOPS_FAULT_AT``) after a step that did its work."""

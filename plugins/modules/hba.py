@@ -117,6 +117,13 @@ reloaded:
   description: Whether the server reloaded its configuration.
   returned: always
   type: bool
+steps:
+  description: >-
+    The changing steps taken, in order, each with C(step), C(seconds) and C(ok) (empty when nothing
+    changed and in check mode). Returned on failure too, with the failed step last.
+  returned: always
+  type: list
+  elements: dict
 '''
 
 import os
@@ -128,34 +135,48 @@ from ansible_collections.pgops.postgresql.plugins.module_utils._connection impor
     connect, connection_argument_spec, require_psycopg2)
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ConnectionFailed, PgopsError
 from ansible_collections.pgops.postgresql.plugins.module_utils._files import put_back, read_text, write_atomic
+from ansible_collections.pgops.postgresql.plugins.module_utils._timing import Steps
 
 HEADER = 'Managed by pgops.postgresql (hba module). Changes here are overwritten.'
 
 
-def apply_checked(module, session, old_text, new_text):
+def _check_file(session, path):
+    errors = session.fetch_all('SELECT line_number, error FROM pg_hba_file_rules WHERE error IS NOT NULL')
+    if errors:
+        raise PgopsError("the server rejected %s line %s: %s. Fix: correct that rule" % (
+            path, errors[0]['line_number'], errors[0]['error']))
+
+
+def _login_check(p):
+    try:
+        connect(p, application_name='pgops_hba_check').close()
+    except ConnectionFailed as exc:
+        raise PgopsError("after the reload, the module's own login (%s) is refused: %s. The new rules would "
+                         "lock it out. Fix: keep a rule that admits this login" % (p['login_user'], exc.msg))
+
+
+def apply_checked(module, session, steps, old_text, new_text):
     """Write the new file, let the server check it, reload, and prove the module's own login still
-    works; on any failure put the previous file back (and reload it when the new one was loaded)."""
+    works; on a failure at any step put the previous file back (and reload it when the new one may
+    have been loaded)."""
     p = module.params
-    write_atomic(module, p['path'], new_text, p['owner'], p['group'], p['mode'])
     reloaded = False
     try:
-        errors = session.fetch_all('SELECT line_number, error FROM pg_hba_file_rules WHERE error IS NOT NULL')
-        if errors:
-            raise PgopsError("the server rejected %s line %s: %s. Fix: correct that rule" % (
-                p['path'], errors[0]['line_number'], errors[0]['error']))
-        session.fetch_all('SELECT pg_reload_conf()')
+        steps.run('write %s' % p['path'], write_atomic, module, p['path'], new_text, p['owner'], p['group'],
+                  p['mode'])
+        steps.run('the server checks %s' % p['path'], _check_file, session, p['path'])
         reloaded = True
-        try:
-            connect(p, application_name='pgops_hba_check').close()
-        except ConnectionFailed as exc:
-            raise PgopsError("after the reload, the module's own login (%s) is refused: %s. The new rules would "
-                             "lock it out. Fix: keep a rule that admits this login" % (
-                                 p['login_user'], exc.msg))
+        steps.run('reload', session.fetch_all, 'SELECT pg_reload_conf()')
+        steps.run("the module's own login", _login_check, p)
     except PgopsError as exc:
         put_back(module, p['path'], old_text, p['owner'], p['group'], p['mode'])
-        state = 'the previous rules are loaded again' if reloaded else 'the new rules were never loaded'
+        state = 'the new rules were never loaded'
         if reloaded:
-            session.fetch_all('SELECT pg_reload_conf()')
+            try:
+                session.fetch_all('SELECT pg_reload_conf()')
+                state = 'the previous rules are loaded again'
+            except PgopsError as again:
+                state = 'the reload of the previous rules failed (%s): reload the server' % again.msg
         raise PgopsError('%s. Put back: the previous %s (%s). Nothing else was changed.' % (
             exc.msg.rstrip('.'), p['path'], state))
 
@@ -172,6 +193,7 @@ def main():
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     p = module.params
+    steps = Steps()
     try:
         rules = _hba.normalize(p['rules'])
         new_text = _hba.render(rules, HEADER)
@@ -182,7 +204,8 @@ def main():
                 raise PgopsError("parameter 'path': the directory of %s does not exist. Fix: create the cluster first"
                                  % p['path'])
             if not p['reload']:
-                write_atomic(module, p['path'], new_text, p['owner'], p['group'], p['mode'])
+                steps.run('write %s' % p['path'], write_atomic, module, p['path'], new_text, p['owner'],
+                          p['group'], p['mode'])
             else:
                 # Connected before anything changes: a login that fails now leaves the file untouched.
                 require_psycopg2()
@@ -193,14 +216,15 @@ def main():
                     if os.path.realpath(hba_file) != os.path.realpath(p['path']):
                         raise PgopsError("the server reads %s, not %s. Nothing was changed. Fix: point path at the "
                                          "server's hba_file" % (hba_file, p['path']))
-                    apply_checked(module, session, old_text, new_text)
+                    apply_checked(module, session, steps, old_text, new_text)
                 finally:
                     session.close()
     except PgopsError as exc:
-        module.fail_json(msg=exc.msg)
+        module.fail_json(msg=exc.msg, changed=False, steps=steps.done)
     for warning in _hba.warnings(rules):
         module.warn(warning)
-    result = dict(changed=changed, rules=rules, reloaded=bool(changed and p['reload'] and not module.check_mode))
+    result = dict(changed=changed, rules=rules, reloaded=bool(changed and p['reload'] and not module.check_mode),
+                  steps=steps.done)
     if module._diff and changed:
         result['diff'] = dict(before_header=p['path'], after_header=p['path'], before=old_text or '', after=new_text)
     module.exit_json(**result)

@@ -136,6 +136,14 @@ findings:
   returned: always
   type: list
   elements: dict
+steps:
+  description: >-
+    The changing steps taken, in order, each with C(step), C(seconds) and C(ok) (empty when nothing
+    changed and in check mode). Returned on failure too, with the failed step last.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{step: write /etc/postgresql/15/main/conf.d/00-pgops.conf, seconds: 0.001, ok: true}]
 queries:
   description: SQL statements run.
   returned: always
@@ -144,6 +152,7 @@ queries:
 '''
 
 import os
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -155,6 +164,7 @@ from ansible_collections.pgops.postgresql.plugins.module_utils._files import put
 from ansible_collections.pgops.postgresql.plugins.module_utils._findings import finding
 from ansible_collections.pgops.postgresql.plugins.module_utils._service import (
     service_argument_spec, service_for)
+from ansible_collections.pgops.postgresql.plugins.module_utils._timing import Steps
 
 HEADER = 'Managed by pgops.postgresql (settings module). Changes here are overwritten.'
 READ_FILE_SETTINGS = "SELECT has_function_privilege('pg_show_all_file_settings()', 'EXECUTE') AS allowed"
@@ -172,45 +182,75 @@ def _file_errors(session, path):
     return rows, errors
 
 
-def apply(module, session, old_text, new_text, action):
-    """Write, let the server check the file, reload, restart when needed and allowed. Any failure
-    puts the previous file back (and the server in its previous running state)."""
+def _check_file(session, path, settings):
+    rows, errors = _file_errors(session, path)
+    if errors:
+        raise PgopsError("the server rejected %s line %s (%s): %s. Fix: correct that setting" % (
+            path, errors[0]['sourceline'], errors[0]['name'], errors[0]['error']))
+    if settings and not rows:
+        raise PgopsError("the server does not read %s. Fix: put the file in a directory named by include_dir "
+                         "in postgresql.conf (Debian: conf.d)" % path)
+
+
+def _reload(session):
+    session.fetch_all('SELECT pg_reload_conf()')
+    session.conn.commit()
+
+
+def _restart(service):
+    try:
+        service.act('restart')
+    except PgopsError as exc:
+        raise PgopsError('the restart with the new settings failed: %s' % exc.msg)
+
+
+def apply(module, session, steps, old_text, new_text, action):
+    """Write, let the server check the file, reload, restart when needed and allowed. A failure at
+    any step puts the previous file back and the server in its previous running state."""
     p = module.params
     path = p['path']
-    write_atomic(module, path, new_text, p['owner'], p['group'], p['mode'])
+    service = service_for(p, module.run_command)
+    state = dict(reloaded=False, restarted=False)
     try:
-        rows, errors = _file_errors(session, path)
-        if errors:
-            raise PgopsError("the server rejected %s line %s (%s): %s. Fix: correct that setting" % (
-                path, errors[0]['sourceline'], errors[0]['name'], errors[0]['error']))
-        if p['settings'] and not rows:
-            raise PgopsError("the server does not read %s. Fix: put the file in a directory named by include_dir "
-                             "in postgresql.conf (Debian: conf.d)" % path)
-        session.fetch_all('SELECT pg_reload_conf()')
-        session.conn.commit()
+        steps.run('write %s' % path, write_atomic, module, path, new_text, p['owner'], p['group'], p['mode'])
+        steps.run('the server checks %s' % path, _check_file, session, path, p['settings'])
+        state['reloaded'] = True
+        steps.run('reload', _reload, session)
+        if action == 'restart' and p['allow_restart']:
+            session.close()
+            state['restarted'] = True
+            steps.run('restart', _restart, service)
+            return True
+        return False
     except PgopsError as exc:
-        put_back(module, p['path'], old_text, p['owner'], p['group'], p['mode'])
-        raise PgopsError('%s. Put back: the previous %s; the server was not reloaded and runs as before.' % (
-            exc.msg.rstrip('.'), path))
-    if action == 'restart' and p['allow_restart']:
-        session.close()
-        service = service_for(p, module.run_command)
+        put_back(module, path, old_text, p['owner'], p['group'], p['mode'])
+        raise PgopsError('%s. Changed before the failure: %s. Put back: the previous %s; %s' % (
+            exc.msg.rstrip('.'), ', '.join(s['step'] for s in steps.done if s['ok']) or 'nothing', path,
+            _previous_state(p, service, state)))
+
+
+def _previous_state(p, service, state):
+    """Bring the server back to the previous file's settings; say in which state it is."""
+    if not state['reloaded']:
+        return 'the server was not reloaded and runs as before.'
+    try:
+        if not service.is_running():
+            service.act('start')
+            return 'the server was started again with its previous settings and runs.'
+        session = connect(p, application_name='pgops_settings')
         try:
+            session.conn.autocommit = True
+            session.fetch_all('SELECT pg_reload_conf()')
+            time.sleep(0.2)  # the postmaster rereads the files after the signal
+            waiting = [r['name'] for r in session.fetch_all('SELECT name FROM pg_settings WHERE pending_restart')]
+        finally:
+            session.close()
+        if state['restarted'] and waiting:
             service.act('restart')
-        except PgopsError as exc:
-            put_back(module, p['path'], old_text, p['owner'], p['group'], p['mode'])
-            try:
-                if service.is_running():
-                    state = 'it still runs with its previous settings (it was not stopped)'
-                else:
-                    service.act('start')
-                    state = 'it was started again with its previous settings and runs'
-            except PgopsError as again:
-                state = 'it does not start with its previous settings either: %s' % again.msg
-            raise PgopsError('the restart with the new settings failed: %s. Put back: the previous %s; %s' % (
-                exc.msg.rstrip('.'), path, state))
-        return True
-    return False
+            return 'the server was restarted again and runs with its previous settings.'
+        return 'the server was reloaded with the previous file and runs with its previous settings.'
+    except PgopsError as again:
+        return 'the server does not run with its previous settings: %s' % again.msg
 
 
 def main():
@@ -228,6 +268,7 @@ def main():
     p = module.params
     result = dict(changed=False, changed_settings=[], action=None, restart_settings=[], restarted=False,
                   pending_restart=[], findings=[], queries=[])
+    steps = Steps()
     try:
         require_psycopg2()
         if not os.path.isdir(os.path.dirname(p['path'])):
@@ -257,15 +298,17 @@ def main():
             result.update(changed=file_changed or (plan['action'] == 'restart' and p['allow_restart']),
                           changed_settings=plan['changed'], action=plan['action'], restart_settings=plan['restart'])
             if file_changed and not module.check_mode:
-                result['restarted'] = apply(module, session, old_text, new_text, plan['action'])
+                result['restarted'] = apply(module, session, steps, old_text, new_text, plan['action'])
             elif result['changed'] and not module.check_mode:
                 session.close()
-                service_for(p, module.run_command).act('restart')
+                steps.run('restart', service_for(p, module.run_command).act, 'restart')
                 result['restarted'] = True
         finally:
             session.close()
     except PgopsError as exc:
+        result['steps'] = steps.done
         module.fail_json(msg=exc.msg, **result)
+    result['steps'] = steps.done
     # What still waits for a restart: this run's restart-only changes, and those of an earlier run
     # that the server still reports (a change deferred with allow_restart=false is not forgotten).
     waiting = set(plan['restart']) | set(deferred)

@@ -46,3 +46,36 @@ def failing_binary(name, lines, when=None, real_dir=None, base=None):
 
 def _sh_quote(text):
     return "'%s'" % text.replace("'", "'\\''")
+
+
+FAULT_VARIABLE = 'PGOPS_FAULT_AT'
+
+
+def each_step_fails(run, snapshot, limit=40):
+    """Make each step of a change fail in turn, then let it succeed.
+
+    ``run(env)`` runs the module (raising ModuleFailed when it fails); ``snapshot()`` returns the
+    state that must be the same after every failure (files, running state, served values). Step
+    ``i`` reports a failure right after it did its work (``PGOPS_FAULT_AT=i``), as a lost connection
+    or a timeout would. Each failure must name the injected fault, say what was put back, and leave
+    the snapshot as it was before; the first ``i`` past the last step is a full, successful run.
+
+    Returns (the failures' results, the successful run's result).
+    """
+    from tests.harness.pgcluster import ModuleFailed
+    before = snapshot()
+    failures = []
+    for i in range(1, limit + 1):
+        try:
+            done = run({FAULT_VARIABLE: str(i)})
+        except ModuleFailed as err:
+            msg = err.result['msg']
+            assert 'injected fault after the step' in msg, 'step %d failed for another reason: %s' % (i, msg)
+            after = snapshot()
+            assert after == before, 'after a fault at step %d (%s) the state is not the previous one:\n%s\n%s' % (
+                i, msg, before, after)
+            failures.append(err.result)
+            continue
+        assert len(done.get('steps', [])) == i - 1, (i, done.get('steps'))
+        return failures, done
+    raise AssertionError('more than %d steps' % limit)

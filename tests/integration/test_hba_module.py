@@ -6,6 +6,7 @@ import os
 import psycopg2
 import pytest
 
+from tests.harness.faults import each_step_fails
 from tests.harness.pgcluster import ModuleFailed, run_module
 
 BASE = [
@@ -116,3 +117,27 @@ def test_an_injected_rule_never_reaches_the_file(fresh_cluster):
         run_module('hba', a)
     assert "parameter 'rules[2].options.clientcert'" in err.value.result['msg']
     assert open(a['path']).read() == before
+
+
+def test_each_step_fails_in_turn_and_is_put_back(fresh_cluster):
+    c = fresh_cluster
+    a = args(c, BASE)
+    run_module('hba', a)
+
+    def snapshot():
+        with open(a['path']) as fh:
+            text = fh.read()
+        try:
+            tcp_login(c, c.password)  # the loaded rules (pg_hba_file_rules shows the file on disk)
+            admitted = True
+        except psycopg2.OperationalError:
+            admitted = False
+        return text, admitted
+    rules = [BASE[0], {'type': 'host', 'address': '127.0.0.1', 'method': 'reject'}] + BASE[1:]
+    failures, done = each_step_fails(lambda env: run_module('hba', args(c, rules), env=env), snapshot)
+    assert len(failures) == 4 and done['changed'] and done['reloaded']
+    assert [f['msg'].split('(')[-1].split(')')[0] for f in failures] == [
+        'the new rules were never loaded', 'the new rules were never loaded',
+        'the previous rules are loaded again', 'the previous rules are loaded again']
+    with pytest.raises(psycopg2.OperationalError, match='rejects connection'):
+        tcp_login(c, c.password)

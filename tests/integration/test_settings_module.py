@@ -5,6 +5,7 @@ import os
 
 import pytest
 
+from tests.harness.faults import each_step_fails
 from tests.harness.pgcluster import ModuleFailed, run_module
 
 
@@ -147,3 +148,39 @@ def test_a_deferred_restart_is_not_forgotten(fresh_cluster):
     assert done['changed'] and done['restarted'] and done['pending_restart'] == []
     assert c.psql('SHOW max_connections') == '45' and started(c) != t0
     assert run_module('settings', allowed)['changed'] is False
+
+
+def _settings_state(c, path, names):
+    def snapshot():
+        running = c.is_running()
+        values = dict((n, c.psql('SHOW %s' % n)) for n in names) if running else None
+        pending = c.psql('SELECT string_agg(name, \',\') FROM pg_settings WHERE pending_restart') if running else None
+        return dict(file=read(path), running=running, values=values, pending=pending)
+    return snapshot
+
+
+def read(path):
+    try:
+        with open(path) as fh:
+            return fh.read()
+    except FileNotFoundError:
+        return None
+
+
+@pytest.mark.parametrize('settings,steps', [
+    ({'work_mem': '24MB', 'log_connections': True}, 3),      # write, check, reload
+    ({'shared_buffers': '40MB', 'work_mem': '12MB'}, 4),     # write, check, reload, restart
+])
+def test_each_step_fails_in_turn_and_is_put_back(fresh_cluster, settings, steps):
+    c = fresh_cluster
+    run_module('settings', args(c, {'work_mem': '6MB'}))  # a previous file to put back
+    a = args(c, settings)
+    failures, done = each_step_fails(lambda env: run_module('settings', a, env=env),
+                                     _settings_state(c, a['path'], sorted(settings)))
+    assert len(failures) == steps and done['changed']
+    for failure in failures:
+        assert 'Put back: the previous %s' % a['path'] in failure['msg']
+        assert failure['steps'][-1].get('fault') == 'injected'
+    assert 'restarted again' in failures[-1]['msg'] if steps == 4 else 'reloaded with the previous' in failures[-1]['msg']
+    for name, value in settings.items():
+        assert c.psql('SHOW %s' % name) == ('on' if value is True else value)
