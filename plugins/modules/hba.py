@@ -177,8 +177,10 @@ def apply_checked(module, session, steps, old_text, new_text):
                 state = 'the previous rules are loaded again'
             except PgopsError as again:
                 state = 'the reload of the previous rules failed (%s): reload the server' % again.msg
-        raise PgopsError('%s. Put back: the previous %s (%s). Nothing else was changed.' % (
+        failure = PgopsError('%s. Put back: the previous %s (%s). Nothing else was changed.' % (
             exc.msg.rstrip('.'), p['path'], state))
+        failure.left_changed = state.startswith('the reload of the previous rules failed')
+        raise failure
 
 
 def main():
@@ -220,7 +222,7 @@ def main():
                 finally:
                     session.close()
     except PgopsError as exc:
-        module.fail_json(msg=exc.msg, changed=False, steps=steps.done)
+        module.fail_json(msg=exc.msg, changed=getattr(exc, 'left_changed', False), steps=steps.done)
     for warning in _hba.warnings(rules):
         module.warn(warning)
     result = dict(changed=changed, rules=rules, reloaded=bool(changed and p['reload'] and not module.check_mode),

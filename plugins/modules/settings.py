@@ -306,7 +306,8 @@ def main():
         finally:
             session.close()
     except PgopsError as exc:
-        result['steps'] = steps.done
+        # Everything else was put back; a restart (even one that failed) was a change clients saw.
+        result.update(steps=steps.done, changed=any(s['step'] == 'restart' for s in steps.done))
         module.fail_json(msg=exc.msg, **result)
     result['steps'] = steps.done
     # What still waits for a restart: this run's restart-only changes, and those of an earlier run

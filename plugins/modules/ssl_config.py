@@ -149,6 +149,13 @@ findings:
   returned: always
   type: list
   elements: dict
+steps:
+  description: >-
+    The changing steps taken, in order, each with C(step), C(seconds) and C(ok) (empty when nothing
+    changed and in check mode). Returned on failure too, with the failed step last.
+  returned: always
+  type: list
+  elements: dict
 '''
 
 import os
@@ -164,7 +171,7 @@ from ansible_collections.pgops.postgresql.plugins.module_utils._errors import Pa
 from ansible_collections.pgops.postgresql.plugins.module_utils._files import put_back, write_atomic
 from ansible_collections.pgops.postgresql.plugins.module_utils._findings import finding
 from ansible_collections.pgops.postgresql.plugins.module_utils._sql import compose, identifier
-from ansible_collections.pgops.postgresql.plugins.module_utils._timing import wait_until
+from ansible_collections.pgops.postgresql.plugins.module_utils._timing import Steps, wait_until
 
 FILES = (('cert', 'server.crt', 0o644), ('key', 'server.key', 0o600), ('ca', 'root.crt', 0o644),
          ('crl', 'root.crl', 0o644))
@@ -241,21 +248,23 @@ def _set(session, settings):
             session.fetch_all(compose('ALTER SYSTEM SET {name} = %(value)s', name=identifier(name)), {'value': value})
 
 
-def apply(module, session, files, settings, serial):
-    """Install the files, set the settings, reload, prove the new certificate is served. Any failure
-    after the first change puts back the previous files and ALTER SYSTEM values and reloads."""
+def apply(module, session, steps, files, settings, serial):
+    """Install the files, set the settings, reload, prove the new certificate is served. A failure at
+    any step after the first change puts back the previous files and ALTER SYSTEM values and reloads."""
     p = module.params
     before_files = dict((path, _current_file(path)) for path, dummy, dummy2 in files)
     before_auto = dict((r['name'], r['setting']) for r in session.fetch_all(AUTO_CONF, {}))
     dir_created = not os.path.isdir(p['ssl_dir'])
-    done = []
     try:
-        install(module, files)
-        done.append('installed %s' % ', '.join(os.path.basename(f[0]) for f in files) if files else 'no file')
-        _set(session, dict((name, values[1]) for name, values in settings.items()))
-        session.fetch_all('SELECT pg_reload_conf()')
-        done.append('set and reloaded %s' % ', '.join(sorted(settings)) if settings else 'reloaded')
-        return wait_for_served(p, serial) if p['verify_address'] else None
+        if files:
+            steps.run('install %s' % ', '.join(os.path.basename(f[0]) for f in files), install, module, files)
+        if settings:
+            steps.run('ALTER SYSTEM SET %s' % ', '.join(sorted(settings)), _set, session,
+                      dict((name, values[1]) for name, values in settings.items()))
+        steps.run('reload', session.fetch_all, 'SELECT pg_reload_conf()')
+        if p['verify_address']:
+            return steps.run('the new certificate is served', wait_for_served, p, serial)
+        return None
     except (PgopsError, OSError) as exc:
         back = []
         try:
@@ -267,11 +276,25 @@ def apply(module, session, files, settings, serial):
             _set(session, dict((name, before_auto.get(name)) for name in settings))
             session.fetch_all('SELECT pg_reload_conf()')
             back.append('the previous ALTER SYSTEM values (reloaded)')
+            try:
+                _previous_served(p, session, before_files.get(os.path.join(p['ssl_dir'], 'server.crt')))
+            except PgopsError:
+                back[-1] += ' (the previous certificate was not seen served at %s)' % p['verify_address']
         except (PgopsError, OSError) as again:
             back.append('putting back stopped at an error: %s' % getattr(again, 'msg', again))
-        raise PgopsError('%s. Changed before the failure: %s. Put back: %s; the server serves what it served '
-                         'before.' % (getattr(exc, 'msg', str(exc)).rstrip('.'), '; '.join(done) or 'nothing',
-                                      ', '.join(back)))
+        failure = PgopsError('%s. Changed before the failure: %s. Put back: %s; %s.' % (
+            getattr(exc, 'msg', str(exc)).rstrip('.'), ', '.join(s['step'] for s in steps.done if s['ok']) or 'nothing',
+            ', '.join(back), 'the server serves what it served before' if len(back) == 2 else
+            'the server may serve the new certificate: run again, or reload after fixing the files'))
+        failure.left_changed = len(back) != 2
+        raise failure
+
+
+def _previous_served(p, session, before):
+    """After putting back, wait until the previous certificate is served again (when it was)."""
+    old = before and before[0]
+    if old and p['verify_address'] and session.fetch_one("SELECT current_setting('ssl') = 'on' AS on")['on']:
+        wait_for_served(p, _tls.describe(_tls.load_certificate(old, 'cert_src'))['serial'])
 
 
 def wait_for_served(p, serial, timeout=10.0):
@@ -318,6 +341,7 @@ def main():
     )
     p = module.params
     result = dict(changed=False, changed_files=[], changed_settings={}, findings=[])
+    steps = Steps()
     try:
         _tls.require_cryptography()
         require_psycopg2()
@@ -337,11 +361,13 @@ def main():
             result.update(changed=bool(files or settings), changed_files=[f[0] for f in files],
                           changed_settings=settings)
             if result['changed'] and not module.check_mode:
-                result['served'] = apply(module, session, files, settings, info['serial'])
+                result['served'] = apply(module, session, steps, files, settings, info['serial'])
         finally:
             session.close()
     except PgopsError as exc:
-        module.fail_json(msg=exc.msg)
+        result.update(steps=steps.done, changed=getattr(exc, 'left_changed', False))
+        module.fail_json(msg=exc.msg, **result)
+    result['steps'] = steps.done
     if info['days_to_expiry'] < p['expiry_warning_days']:
         result['findings'] = [finding('ssl.certificate_expiry', 'warning', 'The server certificate expires soon',
                                       obj=info['subject'], observed='%d days left (%s)' % (

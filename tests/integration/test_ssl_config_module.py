@@ -8,6 +8,7 @@ import psycopg2
 import pytest
 
 from tests.harness import certs
+from tests.harness.faults import each_step_fails
 from tests.harness.pgcluster import ModuleFailed, run_module
 
 
@@ -119,3 +120,30 @@ def test_a_failure_after_the_first_change_puts_everything_back(fresh_cluster, pk
     cur = tls_session(c).cursor()
     cur.execute('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')
     assert cur.fetchone()[0] is True
+
+
+def test_each_step_fails_in_turn_and_is_put_back(fresh_cluster, pki, tmp_path):
+    c = fresh_cluster
+    a = args(c, *certs.write(str(tmp_path), 'one', *certs.server(*pki)))
+    run_module('ssl_config', a)
+    ssl_dir = a['ssl_dir']
+
+    def snapshot():
+        files = dict((n, open(os.path.join(ssl_dir, n), 'rb').read()) for n in sorted(os.listdir(ssl_dir)))
+        with open(os.path.join(c.data_dir, 'postgresql.auto.conf')) as fh:
+            auto = fh.read()
+        cur = tls_session(c).cursor()
+        cur.execute('SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid()')
+        return files, auto, cur.fetchone()[0], c.psql('SHOW ssl_min_protocol_version'), served_serial(c)
+    second = args(c, *certs.write(str(tmp_path), 'two', *certs.server(*pki)), min_protocol_version='TLSv1.3')
+    failures, done = each_step_fails(lambda env: run_module('ssl_config', second, env=env), snapshot)
+    assert [f['steps'][-1]['step'] for f in failures] == [
+        'install server.crt, server.key', 'ALTER SYSTEM SET ssl_min_protocol_version', 'reload',
+        'the new certificate is served']
+    assert all(f['changed'] is False and 'the server serves what it served before' in f['msg'] for f in failures)
+    assert done['served']['serial'] == done['certificate']['serial'] == served_serial(c)
+
+
+def served_serial(c):
+    from ansible_collections.pgops.postgresql.plugins.module_utils import _tls
+    return _tls.served_description('127.0.0.1', c.port)['serial']
