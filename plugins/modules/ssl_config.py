@@ -294,7 +294,7 @@ def _previous_served(p, session, before):
     """After putting back, wait until the previous certificate is served again (when it was)."""
     old = before and before[0]
     if old and p['verify_address'] and session.fetch_one("SELECT current_setting('ssl') = 'on' AS on")['on']:
-        wait_for_served(p, _tls.describe(_tls.load_certificate(old, 'cert_src'))['serial'])
+        wait_for_served(p, _tls.describe(_tls.load_certificate(old, 'cert_src'))['serial'], timeout=5.0)
 
 
 def wait_for_served(p, serial, timeout=10.0):

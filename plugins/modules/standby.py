@@ -356,29 +356,48 @@ class Run(object):
             raise ToolError('%s failed (exit code %d): %s' % (os.path.basename(argv[0]), rc, detail))
         return out
 
+    # Each step records what it changes before it reports back, so a step that did its work and then
+    # failed (a timeout, a lost connection) is put back too.
+    def _slot(self):
+        if ensure_slot(self.plan.conninfo, self.plan.slot):
+            self.result['slot_created'] = True
+            self.done.append('created the slot %s' % self.plan.slot)
+
+    def _write_conf(self):
+        self.done.append('wrote postgresql.auto.conf')
+        write_standby_files(self.plan.data_dir, self.plan.settings)
+
+    def _start(self):
+        self.done.append('started the standby')
+        self.service.act('start')
+
+    def _swap(self):
+        plan = self.plan
+        if os.path.exists(plan.data_dir):
+            remove(plan.old_dir)
+            os.rename(plan.data_dir, plan.old_dir)
+        self.done.append('swapped the copy in')
+        os.rename(plan.new_dir, plan.data_dir)
+
     def go(self):
         plan = self.plan
-        if self.steps.run('slot %s on the primary' % plan.slot, ensure_slot, plan.conninfo, plan.slot):
-            self.result['slot_created'] = True
-            self.done.append('created the slot %s' % plan.slot)
+        self.steps.run('slot %s on the primary' % plan.slot, self._slot)
         if plan.copy:
             self.copy()
             return
         if plan.conf_changes:
-            write_standby_files(plan.data_dir, plan.settings)
-            self.done.append('wrote postgresql.auto.conf')
+            self.steps.run('write postgresql.auto.conf', self._write_conf)
             if plan.running:
                 self.steps.run('reload the standby', self.service.act, 'reload')
         if not plan.running:
-            self.steps.run('start the standby', self.service.act, 'start')
-            self.done.append('started the standby')
+            self.steps.run('start the standby', self._start)
         self.wait()
 
     def copy(self):
         plan, p = self.plan, self.p
         if plan.running:
-            self.steps.run('stop %s' % plan.data_dir, self.service.act, 'stop')
             self.done.append('stopped the cluster')
+            self.steps.run('stop %s' % plan.data_dir, self.service.act, 'stop')
         remove(plan.new_dir)  # a copy a failed earlier run left (this module's own name)
         os.mkdir(plan.new_dir, 0o700)
         shutil.chown(plan.new_dir, plan.owner, plan.owner)
@@ -396,13 +415,8 @@ class Run(object):
             restore_config(plan.new_dir, saved_config(plan.data_dir))
         self.result['tls_settings_removed'] = drop_missing_tls(plan.new_dir)
         write_standby_files(plan.new_dir, plan.settings)
-        if os.path.exists(plan.data_dir):
-            remove(plan.old_dir)
-            os.rename(plan.data_dir, plan.old_dir)
-        os.rename(plan.new_dir, plan.data_dir)
-        self.done.append('swapped the copy in')
-        self.steps.run('start the standby', self.service.act, 'start')
-        self.done.append('started the standby')
+        self.steps.run('swap the copy in', self._swap)
+        self.steps.run('start the standby', self._start)
         self.wait()
         self.result['copied'] = True
         remove(plan.old_dir)
@@ -435,6 +449,9 @@ class Run(object):
                 with open(os.path.join(plan.data_dir, 'postgresql.auto.conf'), 'w') as fh:
                     fh.write(plan.conf_before)
                 back.append('restored postgresql.auto.conf')
+                if plan.running and postmaster_running(plan.data_dir):
+                    self.service.act('reload')
+                    back[-1] += ' (reloaded)'
             if plan.running and not postmaster_running(plan.data_dir):
                 self.service.act('start')
                 back.append('started the previous cluster again')

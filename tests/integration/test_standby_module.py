@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from tests.harness.faults import failing_binary
+from tests.harness.faults import each_step_fails, failing_binary
 from tests.harness.pgcluster import ModuleFailed, PgCluster, run_module
 from tests.harness.replication import REPLICATION_PASSWORD, ReplicaSet
 
@@ -112,4 +112,52 @@ def test_a_failure_at_each_step_puts_the_previous_cluster_back(primary, fault):
         assert node.psql('SELECT pg_is_in_recovery()') == 'f'
     finally:
         first.psql('ALTER SYSTEM RESET ALL')
+        node.destroy()
+
+
+def _standby_state(rs, node):
+    def snapshot():
+        running = node.is_running()
+        with open(os.path.join(node.data_dir, 'postgresql.auto.conf')) as fh:
+            auto = fh.read()
+        return dict(
+            running=running, slots=slots(rs), auto=auto,
+            signal=os.path.exists(os.path.join(node.data_dir, 'standby.signal')),
+            beside=sorted(n for n in os.listdir(os.path.dirname(node.data_dir)) if 'pgops-' in n),
+            recovery=node.psql('SELECT pg_is_in_recovery()') if running else None,
+            mine=node.psql("SELECT string_agg(v::text, ',') FROM mine") if running else None,
+            conninfo=node.psql("SELECT regexp_replace(setting, 'password=\\S+', '') FROM pg_settings "
+                               "WHERE name = 'primary_conninfo'") if running else None)
+    return snapshot
+
+
+def test_each_step_of_a_copy_fails_in_turn_and_is_put_back(primary):
+    """A running primary of its own becomes a standby: slot, stop, copy, swap, start, wait, each
+    failing after it did its work, leave the previous cluster running with its data."""
+    rs = primary
+    node = PgCluster(bin_dir=rs.nodes['n1'].bin_dir).start()
+    node.psql('CREATE TABLE mine AS SELECT 7 AS v')
+    try:
+        a = args(rs, node, replace_data=True, stop_running=True, timeout=30)
+        failures, done = each_step_fails(lambda env: run_module('standby', a, env=env), _standby_state(rs, node))
+        assert [f['steps'][-1]['step'].split(' ')[0] for f in failures] == [
+            'slot', 'stop', 'pg_basebackup', 'swap', 'start', 'wait']
+        assert all('is running' in f['msg'] for f in failures), [f['msg'] for f in failures]
+        assert done['copied'] and node.psql('SELECT pg_is_in_recovery()') == 't'
+    finally:
+        node.destroy()
+
+
+def test_each_step_of_a_conninfo_change_fails_in_turn_and_is_put_back(primary):
+    rs = primary
+    node = PgCluster(bin_dir=rs.nodes['n1'].bin_dir)
+    node.init()
+    try:
+        run_module('standby', args(rs, node, replace_data=True))
+        rs.nodes['n1'].psql('CREATE TABLE mine AS SELECT 8 AS v')
+        a = args(rs, node, replication_ssl_mode='verify-ca')
+        failures, done = each_step_fails(lambda env: run_module('standby', a, env=env), _standby_state(rs, node))
+        assert [f['steps'][-1]['step'].split(' ')[0] for f in failures] == ['slot', 'write', 'reload', 'wait']
+        assert 'sslmode=verify-ca' in node.psql('SHOW primary_conninfo') and done['changed']
+    finally:
         node.destroy()
