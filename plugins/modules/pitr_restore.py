@@ -144,13 +144,20 @@ timings:
   description: Seconds for stop, restore, start until promoted, and total.
   returned: when not in check mode
   type: dict
+steps:
+  description: >-
+    The changing steps taken, in order, each with C(step), C(seconds) and C(ok). Returned on failure
+    too, with the failed step last; the message then says what the data directory holds and whether
+    the server runs.
+  returned: when not in check mode
+  type: list
+  elements: dict
 '''
 
 import datetime
 import json
 import os
 import re
-import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -160,7 +167,7 @@ from ansible_collections.pgops.postgresql.plugins.module_utils._layout import La
 from ansible_collections.pgops.postgresql.plugins.module_utils._process import Recorder, as_user
 from ansible_collections.pgops.postgresql.plugins.module_utils._service import (
     postmaster_running, service_argument_spec, service_for)
-from ansible_collections.pgops.postgresql.plugins.module_utils._timing import wait_until
+from ansible_collections.pgops.postgresql.plugins.module_utils._timing import Steps, wait_until
 
 _TZ = re.compile(r'([+-]\d{2}(:?\d{2})?|Z|UTC)$')
 
@@ -223,6 +230,63 @@ def wait_promoted(run, layout, data_dir, svc, timeout):
                         'archived WAL). Fix: read the server log (%s)' % (timeout, _log_file(data_dir, svc)))
 
 
+def _restore(run, command):
+    rc, out, err = run(command)
+    if rc != 0:
+        raise ToolError('pgbackrest restore failed (exit %d): %s' % (rc, pgbr.error_text(err or out)))
+
+
+def _start(svc, data_dir):
+    try:
+        svc.act('start')
+    except PgopsError as exc:
+        raise ToolError('%s %s' % (exc.msg.rstrip('.') + '.', server_log_hint(data_dir, svc)))
+
+
+STEP_TIMINGS = {'stop the cluster': 'stop', 'pgbackrest restore': 'restore', 'start the restored cluster': 'start',
+                'wait for the end of recovery': 'start'}
+
+
+def timings(steps):
+    """Seconds per phase (stop, restore, start: start includes the wait for the end of recovery)."""
+    out = {}
+    for step in steps.done:
+        key = STEP_TIMINGS[step['step']]
+        out[key] = round(out.get(key, 0) + step['seconds'], 3)
+    out['total'] = round(sum(step['seconds'] for step in steps.done), 3)
+    return out
+
+
+def state_after_failure(steps, running, svc, data_dir, backup_set):
+    """After a failed step: whether anything changed, and what the message says of the cluster.
+
+    Before pgBackRest restored anything, a cluster this module stopped is started again. Once the
+    restore ran, the previous data is gone (that is the point of a restore): the message says what
+    the data directory holds and in which state the server is, and what to do next.
+    """
+    ok = dict((s['step'], s['ok']) for s in steps.done)
+    if not ok.get('pgbackrest restore'):
+        if not running:
+            return False, 'The cluster was not running and stays stopped; its data directory was not restored.'
+        try:
+            svc.act('start')
+            return True, 'The cluster was stopped by this module and started again: it runs as before.'
+        except PgopsError as exc:
+            return True, ('The cluster was stopped by this module and does not start again (%s): its data directory '
+                          'may be partly restored; restore again' % exc.msg)
+    was = 'running (stopped by this module)' if running else 'stopped'
+    try:
+        now = 'running' if postmaster_running(data_dir) else 'stopped'
+    except OSError:
+        now = 'in an unknown state'
+    if now == 'running':
+        recovering = os.path.exists(os.path.join(data_dir, 'recovery.signal'))
+        now += ', still in recovery' if recovering else ', out of recovery'
+    return True, ('Changed: the cluster was %s; %s now holds backup set %s restored by pgBackRest (the previous data '
+                  'is not kept) and the server is %s. Fix: read the server log, then start it (cluster_service '
+                  'state=started) and wait for recovery, or restore again' % (was, data_dir, backup_set, now))
+
+
 def newest_archived(run, p):
     """Write time (epoch) of the newest WAL segment in the stanza's archive, from repo-ls."""
     argv = as_user(pgbr.argv('repo-ls', p['stanza'], p['config'], {'recurse': True, 'output': 'json'}),
@@ -277,6 +341,7 @@ def main():
     p = module.params
     run = Recorder(module.run_command)
     commands = run.commands
+    steps = Steps()
     try:
         layout = Layout(p['version'], p['cluster_name'], p['data_dir'], p['bin_dir'])
         data_dir = layout.data_dir
@@ -342,43 +407,29 @@ def main():
             module.exit_json(changed=True, command=command, backup_set=backup_set, would_stop=running,
                              commands=commands)
         svc = service_for(dict(p, bin_dir=layout.bin_dir), run, data_dir, timeout=p['timeout'])
-        timings = {}
-        t_all = time.time()
-        if running:
-            t0 = time.time()
-            svc.act('stop')
-            timings['stop'] = round(time.time() - t0, 3)
-        t0 = time.time()
-        rc, out, err = run(command)
-        timings['restore'] = round(time.time() - t0, 3)
-        if rc != 0:
-            state = 'was not running and stays stopped'
+        result = dict(changed=True, command=command, backup_set=backup_set, commands=commands)
+        try:
             if running:
-                try:
-                    svc.act('start')
-                    state = 'was stopped by this module and started again: it runs as before'
-                except PgopsError as exc:
-                    state = ('was stopped by this module and does not start again (%s): its data directory may be '
-                             'partly restored; restore again' % exc.msg)
-            raise ToolError('pgbackrest restore failed (exit %d): %s. The cluster %s' % (
-                rc, pgbr.error_text(err or out), state))
-        result = dict(changed=True, command=command, backup_set=backup_set, commands=commands, timings=timings)
-        if p['start']:
-            t0 = time.time()
-            try:
-                svc.act('start')
-            except PgopsError as exc:
-                raise ToolError('%s %s' % (exc.msg.rstrip('.') + '.', server_log_hint(data_dir, svc)))
-            if p['target_action'] == 'promote':
-                wait_promoted(run, layout, data_dir, svc, p['timeout'])
-            proof = history(data_dir)
-            timings['start'] = round(time.time() - t0, 3)
-            if proof:
-                proof['in_recovery'] = os.path.exists(os.path.join(data_dir, 'recovery.signal'))
-            result['recovery'] = proof
-        timings['total'] = round(time.time() - t_all, 3)
+                steps.run('stop the cluster', svc.act, 'stop')
+            steps.run('pgbackrest restore', _restore, run, command)
+            if p['start']:
+                steps.run('start the restored cluster', _start, svc, data_dir)
+                if p['target_action'] == 'promote':
+                    steps.run('wait for the end of recovery', wait_promoted, run, layout, data_dir, svc, p['timeout'])
+                proof = history(data_dir)
+                if proof:
+                    proof['in_recovery'] = os.path.exists(os.path.join(data_dir, 'recovery.signal'))
+                result['recovery'] = proof
+        except PgopsError as exc:
+            changed, state = state_after_failure(steps, running, svc, data_dir, backup_set)
+            failed = PgopsError('%s. %s' % (exc.msg.rstrip('.'), state))
+            failed.changed = changed
+            raise failed
+        result['timings'] = timings(steps)
     except PgopsError as exc:
-        module.fail_json(msg=exc.msg, commands=commands)
+        module.fail_json(msg=exc.msg, commands=commands, changed=getattr(exc, 'changed', False), steps=steps.done,
+                         timings=timings(steps))
+    result['steps'] = steps.done
     module.exit_json(**result)
 
 

@@ -172,3 +172,32 @@ def test_not_empty_foreign_directory_is_refused(history, tmp_path):
     with pytest.raises(ModuleFailed) as err:
         run_module('pitr_restore', args(s, target_type='immediate', data_dir=str(tmp_path)))
     assert "parameter 'data_dir'" in err.value.result['msg'] and (tmp_path / 'notes.txt').exists()
+
+
+def test_each_step_fails_in_turn_and_the_message_names_the_state(history):
+    """Stop, restore, start, wait for promotion, each failing after it did its work. Before the
+    restore ran, the cluster is started again as it was; after it, the previous data is gone by
+    design, and the message says what the directory holds and whether the server runs."""
+    s, marks = history
+    a = args(s, target_type='name', target='before-three', stop_running=True)
+    seen = []
+    for step in range(1, 5):
+        if not s.cluster.is_running():
+            s.cluster.start()
+        with pytest.raises(ModuleFailed) as err:
+            run_module('pitr_restore', a, env={'PGOPS_FAULT_AT': str(step)})
+        result = err.value.result
+        msg = result['msg']
+        seen.append(result['steps'][-1]['step'])
+        assert 'injected fault after the step' in msg and result['changed'] is True, msg
+        if step == 1:
+            assert 'started again: it runs as before' in msg and rows(s.cluster) == '1,2,3,4', msg
+        else:
+            assert 'now holds backup set' in msg and 'the previous data is not kept' in msg, msg
+            assert ('the server is stopped' if step == 2 else 'the server is running') in msg, msg
+            assert s.cluster.is_running() is (step != 2)
+    assert seen == ['stop the cluster', 'pgbackrest restore', 'start the restored cluster',
+                    'wait for the end of recovery']
+    s.cluster.stop()
+    done = run_module('pitr_restore', dict(a, stop_running=False))
+    assert rows(s.cluster) == '1,2' and [x['step'] for x in done['steps']] == seen[1:]
