@@ -447,6 +447,35 @@ def _read(topo, opts):
     return facts, primary, None
 
 
+def _undo_before_promotion(topo, old, new, sync_before, exc):
+    """A switchover that failed before the candidate became the primary is undone: the old primary
+    is started again (it is the only one) and the candidate gets back its settings. Once the
+    candidate is out of recovery (even if its step reported a failure), nothing is undone: a second
+    primary must never be started; the message says the switchover happened."""
+    try:
+        promoted = not new.sql(q.IN_RECOVERY)[0]['in_recovery']
+    except PgopsError:
+        promoted = None
+    if promoted is not False:
+        raise PgopsError('%s. %s' % (exc.msg.rstrip('.'), (
+            '%s is out of recovery: it is the primary now, and %s was not started again. Fix: rejoin %s '
+            '(action=rejoin)' % (new.name, old.name, old.name)) if promoted else (
+            '%s can not be reached, so whether it was promoted is unknown; %s was not started again. Fix: look '
+            'at both servers before starting either' % (new.name, old.name))))
+    back = []
+    try:
+        if old.local and old.data_dir and not old.postmaster_running():
+            old.service().act('start')
+            back.append('started %s again as the primary' % old.name)
+        if sync_before and any(s['step'].startswith('clear synchronous_standby_names') for s in topo.steps.done):
+            new.alter_system({'synchronous_standby_names': sync_before})
+            back.append('set synchronous_standby_names on %s back' % new.name)
+    except PgopsError as again:
+        back.append('putting back stopped at an error: %s' % again.msg)
+    raise PgopsError('%s. The switchover did not happen: %s is still a standby. Put back: %s' % (
+        exc.msg.rstrip('.'), new.name, '; '.join(back) or 'nothing needed it'))
+
+
 def switchover(topo, opts, check_mode):
     facts, primary_name, done = _read(topo, opts)
     if done:
@@ -480,11 +509,17 @@ def switchover(topo, opts, check_mode):
     if check_mode:
         return result
     t0 = time.time()
-    topo.clear_sync_names(new, opts['timeout'])
-    topo.steps.run('CHECKPOINT on %s' % old.name, old.sql, q.CHECKPOINT)
-    t_down = time.time()
-    result['shutdown_checkpoint_lsn'] = _stop_and_catch_up(topo, old, new, opts['timeout'], opts['catchup_timeout'])
-    result['write'] = topo.promote(new, opts['timeout'])
+    sync_before = new.facts.get('synchronous_standby_names')
+    try:
+        topo.clear_sync_names(new, opts['timeout'])
+        topo.steps.run('CHECKPOINT on %s' % old.name, old.sql, q.CHECKPOINT)
+        t_down = time.time()
+        result['shutdown_checkpoint_lsn'] = _stop_and_catch_up(topo, old, new, opts['timeout'],
+                                                               opts['catchup_timeout'])
+        result['write'] = topo.promote(new, opts['timeout'])
+    except PgopsError as exc:
+        _undo_before_promotion(topo, old, new, sync_before, exc)
+        raise
     result['write_unavailable_seconds'] = round(time.time() - t_down, 3)
     for name in others:
         topo.repoint(topo.nodes[name], new, opts['timeout'])

@@ -65,3 +65,5 @@ CHECKPOINT = 'CHECKPOINT'
 
 # Read in a new session each time: it shows the value after the last reload.
 SYNC_NAMES = "SELECT current_setting('synchronous_standby_names') AS value"
+
+IN_RECOVERY = 'SELECT pg_is_in_recovery() AS in_recovery'

@@ -237,3 +237,41 @@ def test_a_rejoin_that_fails_after_the_promotion_says_the_switchover_happened():
         assert rs.role('n2') == 'primary'
     finally:
         rs.destroy()
+
+
+def test_each_step_before_the_promotion_fails_in_turn_and_is_undone():
+    """A switchover whose step fails before the candidate is promoted is undone: the old primary
+    runs again, the candidate streams from it with its synchronous_standby_names back, and commits
+    are acknowledged. Once the candidate is out of recovery, nothing is undone and the message
+    says the switchover happened."""
+    rs = ReplicaSet(standbys=1, synchronous='n2')
+    n1, n2 = rs.nodes['n1'], rs.nodes['n2']
+    n2.psql("ALTER SYSTEM SET synchronous_standby_names = 'n1'")
+    n2.psql('SELECT pg_reload_conf()')
+    n1.psql('CREATE TABLE acks (i int)')
+
+    def snapshot():
+        assert wait_for(lambda: n1.is_running() and rs.upstream_port('n2') == str(n1.port), 30)
+        n1.psql('INSERT INTO acks VALUES (1)')  # waits for n2 (synchronous): it is acknowledged
+        return dict(roles=(rs.role('n1'), rs.role('n2')), sync_n2=n2.psql('SHOW synchronous_standby_names'),
+                    sync_state=n1.psql('SELECT sync_state FROM pg_stat_replication'))
+    try:
+        seen = []
+        before = snapshot()
+        for step in range(1, 5):
+            with pytest.raises(ModuleFailed) as err:
+                run_module('failover', rs.module_args(action='switchover', candidate='n2'),
+                           env={'PGOPS_FAULT_AT': str(step)})
+            msg = err.value.result['msg']
+            seen.append(err.value.result['steps'][-1]['step'].split(' ')[0])
+            assert 'The switchover did not happen: n2 is still a standby' in msg, msg
+            assert snapshot() == before, msg
+        assert seen == ['clear', 'CHECKPOINT', 'stop', 'wait']
+        with pytest.raises(ModuleFailed) as err:
+            run_module('failover', rs.module_args(action='switchover', candidate='n2'), env={'PGOPS_FAULT_AT': '5'})
+        msg = err.value.result['msg']
+        assert msg.startswith('The switchover happened (promote n2)') and 'n1 was not started again' in msg, msg
+        assert err.value.result['changed'] and rs.role('n2') == 'primary' and not n1.is_running()
+        assert int(n2.psql('SELECT count(*) FROM acks')) == 5
+    finally:
+        rs.destroy()
