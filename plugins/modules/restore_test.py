@@ -131,10 +131,17 @@ left_behind:
   description: Whether the scratch directory still exists after cleanup (it should not).
   returned: when not in check mode
   type: bool
+steps:
+  description: >-
+    The steps of the test (prepare, restore, configure, start, wait for the end of recovery,
+    validation), each with C(step), C(seconds) and C(ok); a failed test ends with its failed step.
+    Whatever step fails, the scratch server is stopped and its directory removed.
+  returned: when not in check mode
+  type: list
+  elements: dict
 '''
 
 import os
-import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -147,7 +154,7 @@ from ansible_collections.pgops.postgresql.plugins.module_utils._layout import La
 from ansible_collections.pgops.postgresql.plugins.module_utils._process import Recorder, as_user
 from ansible_collections.pgops.postgresql.plugins.module_utils._restore import Scratch
 from ansible_collections.pgops.postgresql.plugins.module_utils._sql import compose, identifier
-from ansible_collections.pgops.postgresql.plugins.module_utils._timing import wait_until
+from ansible_collections.pgops.postgresql.plugins.module_utils._timing import Steps, wait_until
 
 COUNT_ALL = """
 SELECT n.nspname AS schema, c.relname AS table,
@@ -256,6 +263,26 @@ def validate(module, scratch, p, run):
     return counts, checked
 
 
+def _restore(run, argv):
+    rc, out, err = run(argv)
+    if rc != 0:
+        raise ToolError('pgbackrest restore failed (exit %d): %s' % (rc, pgbr.error_text(err or out)))
+
+
+def timings_of(steps):
+    """restore, start (start and the wait for the end of recovery), rto (their sum), validation."""
+    seconds = dict((s['step'].split(' ')[0], s['seconds']) for s in steps.done if s['ok'])
+    out = {}
+    if 'restore' in seconds:
+        out['restore'] = seconds['restore']
+    if 'wait' in seconds:
+        out['start'] = round(seconds['start'] + seconds['wait'], 3)
+        out['rto'] = round(out['restore'] + out['start'], 3)
+    if 'validation' in seconds:
+        out['validation'] = seconds['validation']
+    return out
+
+
 def main():
     spec = waiver_argument_spec()
     spec.update(
@@ -285,30 +312,20 @@ def main():
     if module.check_mode:
         module.exit_json(changed=False, commands=[restore_argv, scratch.start_argv(p['timeout'])], findings=[],
                          summary=summarize([]), scratch_dir=scratch.data_dir)
-    timings, counts, checked, failure = {}, {}, {}, None
-    step = 'restore'
+    counts, checked, failure = {}, {}, None
+    steps = Steps()
     try:
-        uid, gid = scratch.prepare()
-        t0 = time.time()
-        rc, out, err = run(restore_argv)
-        timings['restore'] = round(time.time() - t0, 3)
-        if rc != 0:
-            raise ToolError('pgbackrest restore failed (exit %d): %s' % (rc, pgbr.error_text(err or out)))
-        step = 'start'
-        scratch.configure(uid, gid)
-        t0 = time.time()
-        scratch.start(p['timeout'])
-        wait_promoted(scratch, p['timeout'])
-        timings['start'] = round(time.time() - t0, 3)
-        timings['rto'] = round(timings['restore'] + timings['start'], 3)
-        step = 'validation'
-        t0 = time.time()
-        counts, checked = validate(module, scratch, p, run)
-        timings['validation'] = round(time.time() - t0, 3)
+        uid, gid = steps.run('prepare %s' % scratch.base, scratch.prepare)
+        steps.run('restore', _restore, run, restore_argv)
+        steps.run('configure', scratch.configure, uid, gid)
+        steps.run('start', scratch.start, p['timeout'])
+        steps.run('wait for the end of recovery', wait_promoted, scratch, p['timeout'])
+        counts, checked = steps.run('validation', validate, module, scratch, p, run)
     except (PgopsError, OSError) as exc:
-        failure = '%s failed: %s' % (step, getattr(exc, 'msg', str(exc)))
+        failure = '%s failed: %s' % (steps.done[-1]['step'] if steps.done else 'prepare', getattr(exc, 'msg', str(exc)))
     finally:
         left_behind = not scratch.cleanup()
+    timings = timings_of(steps)
     if failure:
         findings = [finding('restore_test.result', 'critical', 'The restore test failed', obj=p['stanza'],
                             observed=failure, expected='restored, started, validated',
@@ -319,7 +336,7 @@ def main():
                             obj=p['stanza'], observed='RTO %.1f s' % timings['rto'])]
     findings = apply_waivers(findings, waivers)
     module.exit_json(changed=False, findings=findings, summary=summarize(findings), timings=timings, counts=counts,
-                     amcheck=checked, commands=run.commands, left_behind=left_behind)
+                     amcheck=checked, commands=run.commands, left_behind=left_behind, steps=steps.done)
 
 
 if __name__ == '__main__':

@@ -100,3 +100,24 @@ def test_a_fault_at_each_step_is_a_finding_and_leaves_nothing(stanza, scratch_ro
         assert 'ERROR: [099]: injected pgbackrest failure' in f['observed'] and 'HINT: a test' in f['observed']
     assert result['left_behind'] is False and os.listdir(tmp_path) == [] and scratch_servers() == []
     assert stanza.cluster.is_running()
+
+
+def test_each_step_fails_in_turn_and_nothing_is_left_behind(stanza, scratch_root):
+    """Whatever step fails, the result is a critical finding naming it, the scratch server is
+    stopped and its directory gone; the production cluster is untouched."""
+    s = stanza
+    before = s.cluster.psql("SELECT pg_postmaster_start_time(), (SELECT count(*) FROM orders)", db='shop')
+    names = []
+    for step in range(1, 8):
+        result = run_module('restore_test', args(s, scratch_root, sample_tables=['shop.public.orders'],
+                                                 dump_database='shop'), env={'PGOPS_FAULT_AT': str(step)})
+        assert not result['left_behind'] and os.listdir(scratch_root) == []
+        assert not subprocess.run(['pgrep', '-f', 'postgres -D %s' % scratch_root], check=False).returncode == 0
+        if result['findings'][0]['severity'] == 'ok':
+            break
+        names.append(result['steps'][-1]['step'].split(' ')[0])
+        observed = result['findings'][0]['observed']
+        assert result['findings'][0]['severity'] == 'critical' and 'injected fault after the step' in observed
+    assert names == ['prepare', 'restore', 'configure', 'start', 'wait', 'validation']
+    assert result['timings']['rto'] > 0 and result['counts']
+    assert s.cluster.psql("SELECT pg_postmaster_start_time(), (SELECT count(*) FROM orders)", db='shop') == before
