@@ -96,6 +96,13 @@ running:
   description: Whether the cluster runs after the task (as planned, in check mode).
   returned: always
   type: bool
+steps:
+  description: >-
+    The action taken as one step with C(step), C(seconds) and C(ok) (empty when nothing was needed
+    and in check mode). On failure the message says in which state the cluster was and is.
+  returned: always
+  type: list
+  elements: dict
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -103,6 +110,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import PgopsError, ServiceError
 from ansible_collections.pgops.postgresql.plugins.module_utils._service import (
     service_argument_spec, service_for)
+from ansible_collections.pgops.postgresql.plugins.module_utils._timing import Steps
 
 _PLAN = {
     # state: (action when running, action when stopped)
@@ -136,6 +144,7 @@ def main():
     )
     p = module.params
     svc, before, action = None, None, None
+    steps = Steps()
     try:
         svc = service_for(p, module.run_command, stop_mode=p['stop_mode'], timeout=p['timeout'],
                           log_file=p['log_file'])
@@ -145,7 +154,7 @@ def main():
         command = svc.argv(action) if action else []
         after = before if action is None else action != 'stop'
         if action and not module.check_mode:
-            svc.act(action)
+            steps.run(action, svc.act, action)
             after = svc.is_running()
             if after != (action != 'stop'):
                 raise ServiceError("'%s' returned but the cluster is %s. Fix: read the server log" % (
@@ -162,9 +171,13 @@ def main():
             state = 'unknown' if now is None else ('running' if now else 'stopped')
             msg = '%s The cluster was %s before and is %s now.' % (
                 msg.rstrip('.') + '.', 'running' if before else 'stopped', state)
-            module.fail_json(msg=msg, changed=now is not None and now != before, running=now)
+            # A restart or reload that ran is a change even when the running state is the same.
+            restarted = action in ('restart', 'reload') and bool(steps.done) and steps.done[-1]['ok']
+            module.fail_json(msg=msg, changed=(now is not None and now != before) or restarted, running=now,
+                             steps=steps.done)
         module.fail_json(msg=msg)
-    result = dict(changed=action is not None, manager=manager, action=action, command=command, running=after)
+    result = dict(changed=action is not None, manager=manager, action=action, command=command, running=after,
+                  steps=steps.done)
     if module._diff:
         result['diff'] = dict(before='running: %s\n' % before, after='running: %s\n' % after)
     module.exit_json(**result)

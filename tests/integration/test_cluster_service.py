@@ -93,3 +93,25 @@ def test_a_restart_that_can_not_start_says_the_cluster_is_down(fresh_cluster):
     result = err.value.result
     assert 'The cluster was running before and is stopped now.' in result['msg'], result['msg']
     assert result['changed'] is True and result['running'] is False and not c.is_running()
+
+
+@pytest.mark.parametrize('state,before,running,changed', [
+    ('stopped', True, False, True),
+    ('started', False, True, True),
+    ('restarted', True, True, True),
+    ('reloaded', True, True, True),
+])
+def test_a_step_that_fails_after_acting_says_the_state(fresh_cluster, state, before, running, changed):
+    """The action ran, then its step reported a failure (a timeout, a lost connection): the message
+    says the state before and now, and changed tells whether clients saw a change."""
+    c = fresh_cluster
+    if not before:
+        c.stop()
+    args = dict(data_dir=c.data_dir, bin_dir=c.bin_dir, state=state, log_file=c.log_file)
+    with pytest.raises(ModuleFailed) as err:
+        run_module('cluster_service', args, env={'PGOPS_FAULT_AT': '1'})
+    result = err.value.result
+    assert 'injected fault' in result['msg'] and result['running'] is running and c.is_running() is running
+    assert 'The cluster was %s before and is %s now.' % ('running' if before else 'stopped',
+                                                         'running' if running else 'stopped') in result['msg']
+    assert result['changed'] is changed
