@@ -98,6 +98,9 @@ def _options(value, where):
 
 def normalize(rules, param='rules'):
     """Validated rules as dicts of strings, in order."""
+    if not rules:
+        raise ParameterError(param, 'is empty: a pg_hba.conf without a rule stops the server from starting (and a '
+                             'reload keeps the previous rules)', 'give at least the rule this module logs in with')
     out = []
     for index, rule in enumerate(rules or []):
         where = '%s[%d]' % (param, index)

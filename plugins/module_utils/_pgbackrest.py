@@ -13,10 +13,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
 import json
 import re
 
-from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ToolError
+from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError, ToolError
 
 
 def argv(command, stanza=None, config=None, options=None, binary='pgbackrest'):
@@ -106,3 +107,51 @@ def error_text(text):
     if lines and lines[-1] not in keep:
         keep.append(lines[-1])
     return ' '.join(keep) or 'no output'
+
+
+_TZ = re.compile(r'([+-]\d{2}(:?\d{2})?|Z|UTC)$')
+_SET = re.compile(r'^\d{8}-\d{6}F(_\d{8}-\d{6}[DI])?$')
+_LSN = re.compile(r'^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$')
+
+
+def parse_target_time(text, param):
+    """A recovery target time with a time zone, as an aware datetime."""
+    value = str(text).strip()
+    if not _TZ.search(value):
+        raise ParameterError(param, 'the time %r has no time zone' % text,
+                             "add one, e.g. '2026-11-24 03:00:00+00' (recovery would otherwise use the server's)")
+    iso = value.replace(' UTC', '+00:00').replace('Z', '+00:00')
+    iso = re.sub(r'([+-]\d{2})$', r'\1:00', iso)
+    try:
+        return datetime.datetime.fromisoformat(iso)
+    except ValueError:
+        raise ParameterError(param, '%r is not a time' % text, "write it as 'YYYY-MM-DD HH:MM:SS+00'")
+
+
+def pg_time(value):
+    """A time as pgBackRest and PostgreSQL read it, with a numeric offset: 2026-11-24 03:00:00.5+00.
+    (pgBackRest 2.45 selects the backup set only from a numeric offset, not ' UTC' or 'Z'.)"""
+    utc = value.astimezone(datetime.timezone.utc)
+    return utc.strftime('%Y-%m-%d %H:%M:%S') + ('.%06d' % utc.microsecond if utc.microsecond else '') + '+00'
+
+
+def check_set(value, param='set'):
+    """A backup label: 20261124-030000F, or with _20261125-030000D/I for a differential or incremental."""
+    if value is not None and not _SET.match(str(value)):
+        raise ParameterError(param, '%r is not a backup label' % value,
+                             'give a label from pgbackrest info, e.g. 20261124-030000F or '
+                             '20261124-030000F_20261125-030000I')
+
+
+def check_target(target_type, target, param='target'):
+    """The target of a name, lsn or xid recovery, checked before anything runs."""
+    if target is None or target_type in ('time', 'immediate'):
+        return
+    text = str(target)
+    if target_type == 'lsn' and not _LSN.match(text):
+        raise ParameterError(param, '%r is not an LSN' % text, 'give it as pg_current_wal_lsn() shows it, e.g. 0/3000100')
+    if target_type == 'xid' and not (text.isdigit() and 0 < int(text) < 2 ** 64):
+        raise ParameterError(param, '%r is not a transaction ID' % text, 'give a positive number, e.g. 123456')
+    if target_type == 'name' and (len(text) >= 64 or re.search(r'[\x00-\x1f\x7f]', text)):
+        raise ParameterError(param, '%r is not a restore point name' % text,
+                             'give the name given to pg_create_restore_point() (one line, under 64 bytes)')

@@ -105,6 +105,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.pgops.postgresql.plugins.module_utils import _validate
 from ansible_collections.pgops.postgresql.plugins.module_utils import _pgbackrest as pgbr
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks import backup
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks._pipeline import Pipeline
@@ -140,6 +141,8 @@ def main():
         return recorder(pgbr.argv(command, p['stanza'], p['config'], options))
 
     try:
+        _validate.name(p['stanza'], 'stanza', 'stanza name')
+        _validate.user_exists(p['run_as'], 'run_as')
         pipeline = Pipeline(backup.REGISTRY, p, 'pgops_backup_verify')
         if p['config'] and not os.path.exists(p['config']):
             raise PgopsError("parameter 'config': %s does not exist. Fix: point it at the pgBackRest configuration "

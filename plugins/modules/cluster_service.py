@@ -107,6 +107,7 @@ steps:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.pgops.postgresql.plugins.module_utils import _validate
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import PgopsError, ServiceError
 from ansible_collections.pgops.postgresql.plugins.module_utils._service import (
     service_argument_spec, service_for)
@@ -146,6 +147,7 @@ def main():
     svc, before, action = None, None, None
     steps = Steps()
     try:
+        _validate.at_least(p, 'timeout')
         svc = service_for(p, module.run_command, stop_mode=p['stop_mode'], timeout=p['timeout'],
                           log_file=p['log_file'])
         manager = svc.manager

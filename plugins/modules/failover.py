@@ -265,8 +265,11 @@ rejoin:
   type: dict
 '''
 
+import re
+
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.pgops.postgresql.plugins.module_utils import _validate
 from ansible_collections.pgops.postgresql.plugins.module_utils import _failover as fo
 from ansible_collections.pgops.postgresql.plugins.module_utils import _patroni
 from ansible_collections.pgops.postgresql.plugins.module_utils._connection import connection_argument_spec
@@ -298,6 +301,9 @@ def argument_spec():
     return spec
 
 
+NODE_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$')
+
+
 def validate(p):
     for name in ('max_lag_bytes', 'max_transaction_seconds', 'timeout', 'catchup_timeout'):
         if p[name] < 0 or (name.endswith('timeout') and p[name] == 0):
@@ -305,6 +311,12 @@ def validate(p):
     if not p['patroni_api'] and not p['nodes']:
         raise ParameterError('nodes', 'is empty', 'list every node of the cluster (or give patroni_api)')
     names = [n['name'] for n in p['nodes'] or []]
+    for index, node_name in enumerate(names):
+        # a node name becomes an application_name, a slot name and a word of synchronous_standby_names
+        if not NODE_NAME.match(node_name):
+            raise ParameterError('nodes[%d].name' % index, '%r is not a valid node name' % node_name,
+                                 'use letters, digits and "_", "-" or "." (at most 63), as in the inventory')
+    _validate.one_line(p['synchronous_standby_names'], 'synchronous_standby_names', empty=True)
     for opt in ('primary', 'candidate', 'node'):
         if p[opt] and names and p[opt] not in names:
             raise ParameterError(opt, '%s is not one of the nodes (%s)' % (p[opt], ', '.join(names)),

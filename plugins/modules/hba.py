@@ -127,9 +127,11 @@ steps:
 '''
 
 import os
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.pgops.postgresql.plugins.module_utils import _validate
 from ansible_collections.pgops.postgresql.plugins.module_utils import _hba
 from ansible_collections.pgops.postgresql.plugins.module_utils._connection import (
     connect, connection_argument_spec, require_psycopg2)
@@ -147,12 +149,49 @@ def _check_file(session, path):
             path, errors[0]['line_number'], errors[0]['error']))
 
 
-def _login_check(p):
-    try:
-        connect(p, application_name='pgops_hba_check').close()
-    except ConnectionFailed as exc:
-        raise PgopsError("after the reload, the module's own login (%s) is refused: %s. The new rules would "
-                         "lock it out. Fix: keep a rule that admits this login" % (p['login_user'], exc.msg))
+LOAD_TIME = 'SELECT pg_conf_load_time() AS t'
+
+
+def _login_after_reload(p, loaded_before, timeout=10.0):
+    """The reload is asynchronous: a session forked before the postmaster reread the files still
+    has the old rules. Wait for a session whose configuration load time is newer than before the
+    reload; a refused login means the new rules are loaded and shut this login out."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            session = connect(p, application_name='pgops_hba_check')
+        except ConnectionFailed as exc:
+            raise PgopsError("after the reload, the module's own login (%s) is refused: %s. The new rules would "
+                             "lock it out. Fix: keep a rule that admits this login" % (p['login_user'], exc.msg))
+        try:
+            if session.fetch_one(LOAD_TIME)['t'] > loaded_before:
+                return
+        finally:
+            session.close()
+        if time.time() > deadline:
+            raise PgopsError('the server did not reload %s within %d s. Fix: read the server log' % (
+                p['path'], timeout))
+        time.sleep(0.05)
+
+
+def _reloaded(session):
+    loaded_before = session.fetch_one(LOAD_TIME)['t']
+    session.fetch_all('SELECT pg_reload_conf()')
+    return loaded_before
+
+
+def _previous_rules_back(p, session):
+    """Reload the previous file and wait until the login works with it again."""
+    loaded_before = _reloaded(session)
+    deadline = time.time() + 10.0
+    while True:
+        try:
+            _login_after_reload(p, loaded_before, timeout=max(0.1, deadline - time.time()))
+            return
+        except PgopsError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def apply_checked(module, session, steps, old_text, new_text):
@@ -166,14 +205,14 @@ def apply_checked(module, session, steps, old_text, new_text):
                   p['mode'])
         steps.run('the server checks %s' % p['path'], _check_file, session, p['path'])
         reloaded = True
-        steps.run('reload', session.fetch_all, 'SELECT pg_reload_conf()')
-        steps.run("the module's own login", _login_check, p)
+        loaded_before = steps.run('reload', _reloaded, session)
+        steps.run("the module's own login", _login_after_reload, p, loaded_before)
     except PgopsError as exc:
         put_back(module, p['path'], old_text, p['owner'], p['group'], p['mode'])
         state = 'the new rules were never loaded'
         if reloaded:
             try:
-                session.fetch_all('SELECT pg_reload_conf()')
+                _previous_rules_back(p, session)
                 state = 'the previous rules are loaded again'
             except PgopsError as again:
                 state = 'the reload of the previous rules failed (%s): reload the server' % again.msg
@@ -197,6 +236,7 @@ def main():
     p = module.params
     steps = Steps()
     try:
+        _validate.ownership(p['owner'], p['group'], p['mode'])
         rules = _hba.normalize(p['rules'])
         new_text = _hba.render(rules, HEADER)
         old_text = read_text(p['path'])

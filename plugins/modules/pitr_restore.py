@@ -162,34 +162,13 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pgops.postgresql.plugins.module_utils import _pgbackrest as pgbr
+from ansible_collections.pgops.postgresql.plugins.module_utils import _validate
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError, PgopsError, ToolError
 from ansible_collections.pgops.postgresql.plugins.module_utils._layout import Layout, controldata
 from ansible_collections.pgops.postgresql.plugins.module_utils._process import Recorder, as_user
 from ansible_collections.pgops.postgresql.plugins.module_utils._service import (
     postmaster_running, service_argument_spec, service_for)
 from ansible_collections.pgops.postgresql.plugins.module_utils._timing import Steps, wait_until
-
-_TZ = re.compile(r'([+-]\d{2}(:?\d{2})?|Z|UTC)$')
-
-
-def parse_target_time(text):
-    value = text.strip()
-    if not _TZ.search(value):
-        raise ParameterError('target', 'the time %r has no time zone' % text,
-                             "add one, e.g. '2026-11-24 03:00:00+00' (recovery would otherwise use the server's)")
-    iso = value.replace(' UTC', '+00:00').replace('Z', '+00:00')
-    iso = re.sub(r'([+-]\d{2})$', r'\1:00', iso)
-    try:
-        return datetime.datetime.fromisoformat(iso)
-    except ValueError:
-        raise ParameterError('target', '%r is not a time' % text, "write it as 'YYYY-MM-DD HH:MM:SS+00'")
-
-
-def pg_time(value):
-    """A time as pgBackRest and PostgreSQL read it, with a numeric offset: 2026-11-24 03:00:00.5+00."""
-    utc = value.astimezone(datetime.timezone.utc)
-    return utc.strftime('%Y-%m-%d %H:%M:%S') + ('.%06d' % utc.microsecond if utc.microsecond else '') + '+00'
-
 
 def _log_file(data_dir, svc):
     if svc.manager == 'pg_ctl':
@@ -350,7 +329,13 @@ def main():
                                  % p['cluster_name'], 'give version (and cluster_name), or data_dir')
         if p['target_type'] != 'immediate' and not p['target']:
             raise ParameterError('target', 'a %s target needs a value' % p['target_type'], 'give target')
-        target_time = parse_target_time(p['target']) if p['target_type'] == 'time' else None
+        target_time = pgbr.parse_target_time(p['target'], 'target') if p['target_type'] == 'time' else None
+        pgbr.check_target(p['target_type'], p['target'])
+        pgbr.check_set(p['set'])
+        _validate.name(p['stanza'], 'stanza', 'stanza name')
+        _validate.at_least(p, 'process_max')
+        _validate.at_least(p, 'timeout')
+        _validate.user_exists(p['run_as'], 'run_as')
         rc, out, err = run(as_user(pgbr.argv('info', p['stanza'], p['config'], {'output': 'json'}), p['run_as']))
         stanzas = [s for s in pgbr.parse_info(out) if s.get('name') == p['stanza']] if rc == 0 else []
         if not stanzas or (stanzas[0].get('status') or {}).get('code') == 1:
@@ -398,7 +383,7 @@ def main():
                    'target-action': p['target_action'], 'type': p['target_type'], 'log-level-console': 'warn'}
         if p['target_type'] != 'immediate':
             # pgBackRest 2.45 selects the backup set only from a numeric offset, not ' UTC' or 'Z'
-            options['target'] = pg_time(target_time) if target_time is not None else p['target']
+            options['target'] = pgbr.pg_time(target_time) if target_time is not None else p['target']
         if p['set']:
             options['set'] = p['set']
         command = as_user(pgbr.argv('restore', p['stanza'], p['config'], options), p['run_as'])

@@ -128,6 +128,8 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes
 
+from ansible_collections.pgops.postgresql.plugins.module_utils import _validate
+from ansible_collections.pgops.postgresql.plugins.module_utils._errors import PgopsError
 from ansible_collections.pgops.postgresql.plugins.module_utils._files import write_atomic
 from ansible_collections.pgops.postgresql.plugins.module_utils._report import (
     FORMATS, RENDERERS, build, host_entry)
@@ -196,7 +198,14 @@ def main():
         module.fail_json(msg="parameter 'dest': %s exists and is not a directory. Fix: point dest at a "
                              "directory" % module.params['dest'])
     try:
+        _validate.absolute_path(module.params['dest'], 'dest')
+        _validate.one_line(module.params['name'], 'name')
+        _validate.one_line(module.params['title'], 'title', empty=True)
+        _validate.one_line(module.params['generated_at'], 'generated_at', empty=True)
+        _validate.ownership(mode=module.params['mode'])
         report, files, writes = plan(module.params)
+    except PgopsError as exc:
+        module.fail_json(msg=exc.msg)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     if writes and not module.check_mode:

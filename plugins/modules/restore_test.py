@@ -146,6 +146,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pgops.postgresql.plugins.module_utils._connection import connect, require_psycopg2
+from ansible_collections.pgops.postgresql.plugins.module_utils import _validate
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError, PgopsError, ToolError
 from ansible_collections.pgops.postgresql.plugins.module_utils._findings import (
     apply_waivers, finding, parse_waivers, summarize, waiver_argument_spec)
@@ -215,15 +216,39 @@ def wait_promoted(scratch, timeout):
         raise ToolError('the restored server was not promoted within %d s. Fix: read %s' % (timeout, scratch.log_file))
 
 
-def validate(module, scratch, p, run):
-    counts = {}
+def check_params(p):
+    """Everything about the options that can be wrong, before anything is created."""
+    _validate.name(p['stanza'], 'stanza', 'stanza name')
+    pgbr.check_set(p['set'])
+    if p['target_time']:
+        p['target_time'] = pgbr.pg_time(pgbr.parse_target_time(p['target_time'], 'target_time'))
+    for opt in ('process_max', 'count_tables_limit', 'timeout'):
+        _validate.at_least(p, opt)
+    _validate.user_exists(p['run_as'], 'run_as')
+    _validate.absolute_path(p['scratch_root'], 'scratch_root')
+    _validate.one_line(p['dump_database'], 'dump_database')
+    for index, db in enumerate(p['amcheck_databases']):
+        _validate.one_line(db, 'amcheck_databases[%d]' % index)
+    sample_targets(p)
+
+
+def sample_targets(p):
+    """sample_tables as {database: [(schema, table)]}."""
     by_db = {}
-    for name in p['sample_tables']:
+    for index, name in enumerate(p['sample_tables']):
+        _validate.one_line(name, 'sample_tables[%d]' % index)
         parts = name.split('.')
-        if len(parts) not in (2, 3):
-            raise PgopsError("parameter 'sample_tables': %r is not database.schema.table. Fix: write it so" % name)
+        if len(parts) not in (2, 3) or not all(parts):
+            raise ParameterError('sample_tables[%d]' % index, '%r is not database.schema.table' % name,
+                                 'write it as shop.public.orders (or shop.orders for the public schema)')
         db, schema, table = (parts[0], 'public', parts[1]) if len(parts) == 2 else parts
         by_db.setdefault(db, []).append((schema, table))
+    return by_db
+
+
+def validate(module, scratch, p, run):
+    counts = {}
+    by_db = sample_targets(p)
     session = connect(login(scratch), application_name='pgops_restore_test')
     try:
         dbs = [r['datname'] for r in session.fetch_all('SELECT datname FROM pg_database WHERE datallowconn AND '
@@ -299,6 +324,7 @@ def main():
     p = module.params
     run = Recorder(module.run_command)
     try:
+        check_params(p)
         waivers = parse_waivers(p['waivers'], known_ids=['restore_test.result'])
         require_psycopg2()
         version = p['version'] or (None if p['bin_dir'] else stanza_version(run, p))

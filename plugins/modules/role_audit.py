@@ -134,6 +134,7 @@ import glob
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.pgops.postgresql.plugins.module_utils import _validate
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks import roles as audit
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks._pipeline import Pipeline, run_module
 from ansible_collections.pgops.postgresql.plugins.module_utils._connection import connection_argument_spec
@@ -155,6 +156,7 @@ def read_log(patterns):
 
 
 def run(params):
+    _validate.at_least(params, 'max_objects_per_check')
     pipeline = Pipeline(audit.REGISTRY, params, 'pgops_role_audit', 60000)
     expected = audit.validate_expected(params['expected']) if params['expected'] is not None else None
     seen = audit.logins_seen(read_log(params['connection_log'])) if params['connection_log'] else None

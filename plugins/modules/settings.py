@@ -156,6 +156,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.pgops.postgresql.plugins.module_utils import _validate
 from ansible_collections.pgops.postgresql.plugins.module_utils import _settings
 from ansible_collections.pgops.postgresql.plugins.module_utils._connection import (
     connect, connection_argument_spec, require_psycopg2)
@@ -270,6 +271,7 @@ def main():
                   pending_restart=[], findings=[], queries=[])
     steps = Steps()
     try:
+        _validate.ownership(p['owner'], p['group'], p['mode'])
         require_psycopg2()
         if not os.path.isdir(os.path.dirname(p['path'])):
             raise PgopsError("parameter 'path': the directory of %s does not exist. Fix: create the cluster first, "

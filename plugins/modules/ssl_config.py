@@ -159,11 +159,13 @@ steps:
 '''
 
 import os
+import re
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes
 
+from ansible_collections.pgops.postgresql.plugins.module_utils import _validate
 from ansible_collections.pgops.postgresql.plugins.module_utils import _tls
 from ansible_collections.pgops.postgresql.plugins.module_utils._connection import (
     connect, connection_argument_spec, require_psycopg2)
@@ -317,6 +319,22 @@ def wait_for_served(p, serial, timeout=10.0):
                                                        serial))
 
 
+CIPHERS = re.compile(r'^[A-Za-z0-9:+!@_.=, -]+$')
+ADDRESS = re.compile(r'^[A-Za-z0-9.:-]+$')
+
+
+def validate(p):
+    _validate.absolute_path(p['ssl_dir'], 'ssl_dir')
+    _validate.ownership(p['owner'], p['group'])
+    _validate.at_least(p, 'expiry_warning_days', 0)
+    if not CIPHERS.match(p['ciphers'] or ''):
+        raise ParameterError('ciphers', '%r is not an OpenSSL cipher list' % p['ciphers'],
+                             'use names, ":" and the !+-@ operators, for example HIGH:!aNULL:!MD5')
+    if p['verify_address'] and not ADDRESS.match(p['verify_address']):
+        raise ParameterError('verify_address', '%r is neither a host name nor an IP address' % p['verify_address'],
+                             'give an address the server listens on, or an empty string to skip the check')
+
+
 def main():
     spec = connection_argument_spec()
     spec.update(
@@ -343,6 +361,7 @@ def main():
     result = dict(changed=False, changed_files=[], changed_settings={}, findings=[])
     steps = Steps()
     try:
+        validate(p)
         _tls.require_cryptography()
         require_psycopg2()
         contents = dict((name, _material(p, name)) for name, dummy, dummy2 in FILES)

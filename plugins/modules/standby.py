@@ -186,6 +186,7 @@ import shutil
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.pgops.postgresql.plugins.module_utils import _validate
 from ansible_collections.pgops.postgresql.plugins.module_utils import _replication as rep
 from ansible_collections.pgops.postgresql.plugins.module_utils._connection import (
     connect, connection_argument_spec)
@@ -208,6 +209,9 @@ RECEIVER = "SELECT status, sender_port FROM pg_stat_wal_receiver"
 SSL_FILE = re.compile(r"^\s*(ssl_(?:cert|key|ca|crl|dh_params)_file)\s*=\s*'((?:[^']|'')*)'", re.M)
 
 
+HOST = re.compile(r'^[A-Za-z0-9_.:/%-]+$')
+
+
 class Plan(object):
     """What a run does, decided and validated before anything changes."""
 
@@ -219,6 +223,22 @@ class Plan(object):
             raise ParameterError('pgbackrest_stanza', 'is required with method=pgbackrest', 'name the stanza')
         if p['timeout'] <= 0:
             raise ParameterError('timeout', 'must be a positive number of seconds', 'give for example 120')
+        if not 0 < p['primary_port'] < 65536:
+            raise ParameterError('primary_port', '%d is not a TCP port' % p['primary_port'], 'give 1 to 65535')
+        # Each goes into primary_conninfo in postgresql.auto.conf: a newline there stops the server.
+        for opt in ('primary_host', 'application_name', 'replication_user', 'replication_passfile',
+                    'replication_ca_cert', 'pgbackrest_stanza'):
+            _validate.one_line(p[opt], opt)
+        if not HOST.match(p['primary_host']):
+            raise ParameterError('primary_host', '%r is neither a host name, an IP address nor a socket directory'
+                                 % p['primary_host'], 'give the address the primary is reached at')
+        # the application_name is also a word of the primary's synchronous_standby_names
+        _validate.name(p['application_name'], 'application_name', 'application_name (the inventory host name)')
+        if p['replication_password'] is not None and '\n' in p['replication_password']:
+            raise ParameterError('replication_password', 'contains a newline', 'give the password on one line')
+        if p['replication_ca_cert'] and not os.path.isfile(p['replication_ca_cert']):
+            raise ParameterError('replication_ca_cert', '%s does not exist' % p['replication_ca_cert'],
+                                 'copy the CA certificate to this host first')
         self.slot = rep.slot_name(p['application_name'] or '')
         if not self.slot.strip('_'):
             raise ParameterError('application_name', '%r gives no usable slot name' % p['application_name'],
@@ -229,6 +249,9 @@ class Plan(object):
                                  'cluster_name of a Debian cluster')
         self.data_dir = os.path.normpath(self.layout.data_dir)
         parent, base = os.path.split(self.data_dir)
+        if not os.path.isdir(parent):
+            raise ParameterError('data_dir', 'the directory %s above %s does not exist' % (parent, self.data_dir),
+                                 'create it (owned by postgres), or check the path')
         self.new_dir = os.path.join(parent, '.%s.pgops-new' % base)
         self.old_dir = os.path.join(parent, '.%s.pgops-old' % base)
         sslmode = p['replication_ssl_mode'] or ('verify-full' if p['replication_ca_cert'] else 'require')

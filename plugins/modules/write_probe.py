@@ -141,6 +141,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.pgops.postgresql.plugins.module_utils import _validate
 from ansible_collections.pgops.postgresql.plugins.module_utils import _probe
 from ansible_collections.pgops.postgresql.plugins.module_utils._connection import (
     Session, conn_kwargs, connection_argument_spec, require_psycopg2)
@@ -196,6 +197,10 @@ def main():
             raise ParameterError('interval_ms', 'must be at least 1', 'give milliseconds between commits')
         if not p['hosts']:
             raise ParameterError('hosts', 'is empty', 'list every node as {host: ..., port: ...}')
+        # the name is part of the pid, log and stop file names
+        _validate.name(p['name'], 'name', 'probe name')
+        _validate.absolute_path(p['state_dir'], 'state_dir')
+        _validate.at_least(p, 'timeout')
         pid = _probe.read_pid(pid_path)
         running = pid is not None and pid_alive(pid)
         if p['state'] == 'started':

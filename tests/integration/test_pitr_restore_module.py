@@ -93,7 +93,7 @@ def test_refusals_are_checked_before_the_running_cluster_is_stopped(history):
     for extra, words in (
             ({'target_type': 'time', 'target': future, 'allow_outside_window': True}, 'in the future'),
             ({'target_type': 'time', 'target': '2001-01-01 00:00:00+00'}, 'allow_outside_window=true'),
-            ({'target_type': 'immediate', 'set': 'no-such-label'}, "has no backup 'no-such-label'"),
+            ({'target_type': 'immediate', 'set': '20010101-000000F'}, "has no backup '20010101-000000F'"),
     ):
         with pytest.raises(ModuleFailed) as err:
             run_module('pitr_restore', args(s, stop_running=True, **extra))
