@@ -170,6 +170,7 @@ from ansible_collections.pgops.postgresql.plugins.module_utils._service import (
     postmaster_running, service_argument_spec, service_for)
 from ansible_collections.pgops.postgresql.plugins.module_utils._timing import Steps, wait_until
 
+
 def _log_file(data_dir, svc):
     if svc.manager == 'pg_ctl':
         return svc.log_file
