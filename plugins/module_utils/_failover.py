@@ -179,7 +179,17 @@ class Node(object):
         argv = [self.layout.binary('postgres'), '--single', '-D', self.data_dir]  # with fsync: this is the data
         if self.config_file:
             argv += ['-c', 'config_file=%s' % self.config_file]
-        self.tool(argv + ['template1'], 'crash recovery (postgres --single)', data=' \n')
+        # A single-user server refuses standby mode: a standby.signal (an old primary kept from
+        # starting as a second one) is held aside for the replay and put back in every case.
+        signal = os.path.join(self.data_dir, 'standby.signal')
+        held = signal + '.pgops-held'
+        if os.path.exists(signal):
+            os.rename(signal, held)
+        try:
+            self.tool(argv + ['template1'], 'crash recovery (postgres --single)', data=' \n')
+        finally:
+            if os.path.exists(held):
+                os.rename(held, signal)
 
     def saved_config(self):
         return saved_config(self.data_dir)
@@ -227,6 +237,23 @@ def write_standby_files(data_dir, settings):
             fh.write(content)
         os.chown(target, st.st_uid, st.st_gid)
         os.chmod(target, 0o600)
+
+
+def keep_as_standby(node):
+    """A stopped old primary gets a standby.signal once another node is the primary: started by
+    hand, by a reboot or by systemd, it then waits in recovery instead of taking writes as a
+    second primary. Returns what it did, for the message."""
+    if node is None or not node.local or not node.data_dir or node.postmaster_running():
+        return ''
+    path = os.path.join(node.data_dir, 'standby.signal')
+    if os.path.exists(path):
+        return ''
+    st = os.stat(node.data_dir)
+    with open(path, 'w'):
+        pass
+    os.chown(path, st.st_uid, st.st_gid)
+    os.chmod(path, 0o600)
+    return ' %s got a standby.signal, so it cannot start as a second primary.' % node.name
 
 
 class Topology(object):
@@ -342,6 +369,8 @@ class Topology(object):
         self.steps.run('CHECKPOINT on %s' % primary.name, primary.sql, q.CHECKPOINT)
         rewind = [node.layout.binary('pg_rewind'), '--target-pgdata=%s' % node.data_dir,
                   '--source-server=%s' % self.admin_conninfo(primary)]
+        standby_config = {'primary_conninfo': conninfo, 'primary_slot_name': rep.slot_name(node.name),
+                          'restore_command': None}
         try:
             out = self.steps.run('pg_rewind %s from %s' % (node.name, primary.name), node.tool, rewind, 'pg_rewind',
                                  env=self.admin_env())
@@ -353,10 +382,15 @@ class Topology(object):
                                 'anew with pg_basebackup' % (exc.msg, node.name))
             self.steps.run('re-clone %s from %s' % (node.name, primary.name), self.reclone, node, primary)
             result['recloned'] = True
+        except PgopsError:
+            # pg_rewind ran, then the step failed: the node holds the primary's configuration files.
+            # Give it back its own and make it a standby, so it can never start as a second primary.
+            node.restore_config(saved)
+            node.write_standby_config(standby_config)
+            raise
         node.restore_config(saved)
         primary.ensure_slot(rep.slot_name(node.name))
-        node.write_standby_config({'primary_conninfo': conninfo, 'primary_slot_name': rep.slot_name(node.name),
-                                   'restore_command': None})
+        node.write_standby_config(standby_config)
         self.steps.run('start %s as a standby' % node.name, svc.act, 'start')
         self.steps.run('wait until %s streams from %s' % (node.name, primary.name),
                        self.streaming_from, node, primary, timeout)
@@ -447,24 +481,31 @@ def _read(topo, opts):
     return facts, primary, None
 
 
-def _undo_before_promotion(topo, old, new, sync_before, exc):
-    """A switchover that failed before the candidate became the primary is undone: the old primary
-    is started again (it is the only one) and the candidate gets back its settings. Once the
-    candidate is out of recovery (even if its step reported a failure), nothing is undone: a second
-    primary must never be started; the message says the switchover happened."""
+def _undo_before_promotion(topo, old, new, sync_before, exc, action='switchover', restart_old=True):
+    """A switchover (or a failover that fenced a healthy primary) that failed before the candidate
+    became the primary is undone: the old primary is started again (it is the only one) and the
+    candidate gets back its settings. Once the candidate is out of recovery (even if its step
+    reported a failure), nothing is undone: a second primary must never be started; the message
+    says the change happened."""
     try:
         promoted = not new.sql(q.IN_RECOVERY)[0]['in_recovery']
     except PgopsError:
         promoted = None
-    if promoted is not False:
+    old_name = old.name if old is not None else 'the old primary'
+    if promoted:
+        raise PgopsError('%s. %s is out of recovery: it is the primary now, and %s was not started again.%s Fix: '
+                         'rejoin %s (action=rejoin)' % (exc.msg.rstrip('.'), new.name, old_name, keep_as_standby(old),
+                                                        old_name))
+    if promoted is None:
         raise PgopsError('%s. %s' % (exc.msg.rstrip('.'), (
             '%s is out of recovery: it is the primary now, and %s was not started again. Fix: rejoin %s '
-            '(action=rejoin)' % (new.name, old.name, old.name)) if promoted else (
+            '(action=rejoin)' % (new.name, old_name, old_name)) if promoted else (
             '%s can not be reached, so whether it was promoted is unknown; %s was not started again. Fix: look '
-            'at both servers before starting either' % (new.name, old.name))))
+            'at both servers before starting either' % (new.name, old_name))))
     back = []
     try:
-        if old.local and old.data_dir and not old.postmaster_running():
+        stopped_here = old is not None and any(s['step'].startswith('stop %s ' % old.name) for s in topo.steps.done)
+        if restart_old and stopped_here and old.local and old.data_dir and not old.postmaster_running():
             old.service().act('start')
             back.append('started %s again as the primary' % old.name)
         if sync_before and any(s['step'].startswith('clear synchronous_standby_names') for s in topo.steps.done):
@@ -472,8 +513,12 @@ def _undo_before_promotion(topo, old, new, sync_before, exc):
             back.append('set synchronous_standby_names on %s back' % new.name)
     except PgopsError as again:
         back.append('putting back stopped at an error: %s' % again.msg)
-    raise PgopsError('%s. The switchover did not happen: %s is still a standby. Put back: %s' % (
-        exc.msg.rstrip('.'), new.name, '; '.join(back) or 'nothing needed it'))
+    left = ''
+    if old is not None and not restart_old and old.local and old.data_dir and not old.postmaster_running():
+        left = ' No primary runs: %s is stopped (fenced) and was not started again. Fix: run the failover again, ' \
+               'or start %s if it is healthy' % (old.name, old.name)
+    raise PgopsError('%s. The %s did not happen: %s is still a standby. Put back: %s.%s' % (
+        exc.msg.rstrip('.'), action, new.name, '; '.join(back) or 'nothing needed it', left))
 
 
 def switchover(topo, opts, check_mode):
@@ -521,17 +566,22 @@ def switchover(topo, opts, check_mode):
         _undo_before_promotion(topo, old, new, sync_before, exc)
         raise
     result['write_unavailable_seconds'] = round(time.time() - t_down, 3)
-    for name in others:
-        topo.repoint(topo.nodes[name], new, opts['timeout'])
-    if opts['rejoin']:
-        result['rejoin'] = topo.rejoin(old, new, opts['timeout'])
-    sync = opts.get('synchronous_standby_names')
-    if sync is None:
-        sync = rep.swap_sync_names(old.facts.get('synchronous_standby_names'), new.name, old.name,
-                                   old_follows=opts['rejoin'])
-    if sync:
-        topo.steps.run('restore synchronous_standby_names on %s' % new.name, new.alter_system,
-                       {'synchronous_standby_names': sync})
+    try:
+        for name in others:
+            topo.repoint(topo.nodes[name], new, opts['timeout'])
+        if opts['rejoin']:
+            result['rejoin'] = topo.rejoin(old, new, opts['timeout'])
+        else:
+            keep_as_standby(old)
+        sync = opts.get('synchronous_standby_names')
+        if sync is None:
+            sync = rep.swap_sync_names(old.facts.get('synchronous_standby_names'), new.name, old.name,
+                                       old_follows=opts['rejoin'])
+        if sync:
+            topo.steps.run('restore synchronous_standby_names on %s' % new.name, new.alter_system,
+                           {'synchronous_standby_names': sync})
+    except PgopsError as exc:
+        raise PgopsError(exc.msg.rstrip('.') + '.' + keep_as_standby(old))
     result['total_seconds'] = round(time.time() - t0, 3)
     return result
 
@@ -587,20 +637,30 @@ def failover(topo, opts, check_mode):
     if check_mode:
         return result
     t0 = time.time()
-    topo.clear_sync_names(new, opts['timeout'])
-    t_fence = time.time()
-    if fence:
-        result['shutdown_checkpoint_lsn'] = _stop_and_catch_up(topo, old, new, opts['timeout'],
-                                                               opts['catchup_timeout'], opts['force'], stop_mode)
-    result['write'] = topo.promote(new, opts['timeout'])
+    sync_before = new.facts.get('synchronous_standby_names')
+    try:
+        topo.clear_sync_names(new, opts['timeout'])
+        t_fence = time.time()
+        if fence:
+            result['shutdown_checkpoint_lsn'] = _stop_and_catch_up(topo, old, new, opts['timeout'],
+                                                                   opts['catchup_timeout'], opts['force'], stop_mode)
+        result['write'] = topo.promote(new, opts['timeout'])
+    except PgopsError as exc:
+        # A healthy primary fenced on request is started again; one whose postmaster did not answer
+        # (stopped immediate) is left down, and the message says no primary runs.
+        _undo_before_promotion(topo, old, new, sync_before, exc, 'failover', restart_old=stop_mode == 'fast')
     result['write_unavailable_seconds'] = round(time.time() - t0, 3)
     # From the last time the primary was seen accepting writes: the fencing stop of a reachable
     # primary, else the last commit the candidate replayed (an upper bound on an idle primary).
     replay_age = facts[candidate_name].get('replay_age_seconds')
     last_write = t_fence if fence else (t_read - replay_age if replay_age is not None else None)
     result['unavailable_since_last_write_seconds'] = round(time.time() - last_write, 3) if last_write else None
-    for name in behind:
-        topo.repoint(topo.nodes[name], new, opts['timeout'])
+    try:
+        keep_as_standby(old)
+        for name in behind:
+            topo.repoint(topo.nodes[name], new, opts['timeout'])
+    except PgopsError as exc:
+        raise PgopsError(exc.msg.rstrip('.') + '.' + keep_as_standby(old))
     result['total_seconds'] = round(time.time() - t0, 3)
     return result
 

@@ -17,6 +17,7 @@ __metaclass__ = type
 
 import json
 import os
+import re
 import shutil
 import subprocess
 
@@ -69,6 +70,7 @@ class Layout(object):
         conf = config_file or (os.path.join(DEBIAN_CONF % (self.version, cluster_name), 'postgresql.conf')
                                if self.version and cluster_name else None)
         self.config_file = conf
+        self._given_config = bool(config_file)
 
     def binary(self, name):
         """Full path of a server binary; refused with a fix when the directory is unknown or missing."""
@@ -85,7 +87,29 @@ class Layout(object):
         return os.path.join(self.bin_dir, name)
 
     def existing_config_file(self):
-        return self.config_file if self.config_file and os.path.exists(self.config_file) else None
+        """The configuration file of this cluster, when it exists. One derived from version and
+        cluster_name counts only when it names this data directory: a Debian cluster of the same name
+        elsewhere on the host is another cluster, and its file would point a server at its data."""
+        if not self.config_file or not os.path.exists(self.config_file):
+            return None
+        if self._given_config or not self.data_dir:
+            return self.config_file
+        named = _data_directory_of(self.config_file)
+        if named and os.path.realpath(named) != os.path.realpath(self.data_dir):
+            return None
+        return self.config_file
+
+
+_DATA_DIRECTORY = re.compile(r"^\s*data_directory\s*=?\s*'([^']*)'", re.M)
+
+
+def _data_directory_of(config_file):
+    try:
+        with open(config_file) as fh:
+            found = _DATA_DIRECTORY.search(fh.read())
+    except (IOError, OSError):
+        return None
+    return found.group(1) if found else None
 
 
 _CONTROL_KEYS = {

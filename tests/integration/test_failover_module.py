@@ -140,8 +140,14 @@ def test_failover_refuses_a_lagging_candidate_and_rejoin_rewinds_extra_writes():
         assert any('n3 has WAL' in s for s in plan['plan']) is False
         result = run_module('failover', rs.module_args(action='failover'))
         assert result['primary'] == 'n2' and rs.role('n2') == 'primary'
-        # The old primary comes back on its own and takes writes the new timeline never saw.
+        # The old primary got a standby.signal: started again (by hand, a reboot), it takes no write.
+        assert os.path.exists(os.path.join(rs.nodes['n1'].data_dir, 'standby.signal'))
         assert wait_for(lambda: start_quietly(rs.nodes['n1']), 20)
+        assert rs.role('n1') == 'standby'
+        # Someone removes the signal: it comes back as a primary and takes writes the new timeline never saw.
+        rs.nodes['n1'].stop()
+        os.unlink(os.path.join(rs.nodes['n1'].data_dir, 'standby.signal'))
+        rs.nodes['n1'].start()
         rs.nodes['n1'].psql('CREATE TABLE only_on_old AS SELECT 1 AS x')
         status = run_module('failover', rs.module_args(action='status'))
         assert status['split_brain'] is True
@@ -275,3 +281,57 @@ def test_each_step_before_the_promotion_fails_in_turn_and_is_undone():
         assert int(n2.psql('SELECT count(*) FROM acks')) == 5
     finally:
         rs.destroy()
+
+
+def _one_primary(rs, primary, other):
+    """``primary`` accepts writes; ``other`` is a standby, or stopped and configured as one."""
+    rs.nodes[primary].psql('CREATE TABLE IF NOT EXISTS after_fault (i int); INSERT INTO after_fault VALUES (1)')
+    o = rs.nodes[other]
+    if o.is_running():
+        assert rs.role(other) == 'standby'
+    else:
+        assert os.path.exists(os.path.join(o.data_dir, 'standby.signal'))
+
+
+@pytest.mark.parametrize('action,first_step', [('switchover', 4), ('failover', 1), ('rejoin', 1)])
+def test_each_later_step_fails_in_turn_and_one_primary_serves(action, first_step):
+    """Switchover after the promotion, failover (fencing a healthy primary) and rejoin, each step
+    failing after it did its work, on a fresh pair each time: one primary accepts writes, the
+    other node can never start as a second primary, acknowledged rows are all there, and the
+    message says what happened."""
+    step, seen = first_step, []
+    while True:
+        rs = ReplicaSet(standbys=1, synchronous='n2')
+        try:
+            rs.nodes['n1'].psql('CREATE TABLE acks AS SELECT 1 AS i')  # acknowledged by n2 (synchronous)
+            args = rs.module_args(action='switchover', candidate='n2')
+            if action == 'failover':
+                args = rs.module_args(action='failover', candidate='n2', fence_running_primary=True)
+            elif action == 'rejoin':
+                run_module('failover', rs.module_args(action='switchover', candidate='n2', rejoin=False))
+                args = rs.module_args(action='rejoin', node='n1')
+            try:
+                run_module('failover', args, env={'PGOPS_FAULT_AT': str(step)})
+            except ModuleFailed as err:
+                result = err.result
+                msg = result['msg']
+                acted = [x for x in result['steps'] if not x['step'].startswith(('CHECKPOINT', 'wait ', 'verify '))]
+                assert 'injected fault after the step' in msg and result['changed'] is bool(acted), msg
+                seen.append(result['steps'][-1]['step'].split(' ')[0])
+                if 'did not happen' in msg:
+                    assert 'started n1 again as the primary' in msg, msg
+                    _one_primary(rs, 'n1', 'n2')
+                else:
+                    assert action == 'rejoin' or msg.startswith('The %s happened' % action), msg
+                    _one_primary(rs, 'n2', 'n1')
+                assert rs.nodes['n2'].psql('SELECT count(*) FROM acks') == '1'
+                step += 1
+                continue
+            break
+        finally:
+            rs.destroy()
+    assert seen == {
+        'switchover': ['promote', 'verify', 'CHECKPOINT', 'pg_rewind', 'start', 'wait', 'restore'],
+        'failover': ['stop', 'wait', 'promote', 'verify'],
+        'rejoin': ['CHECKPOINT', 'pg_rewind', 'start', 'wait'],
+    }[action], seen

@@ -11,6 +11,7 @@ from ansible.module_utils.common.text.converters import to_bytes
 
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError
 from ansible_collections.pgops.postgresql.plugins.module_utils._files import write_atomic
+from ansible_collections.pgops.postgresql.plugins.module_utils import _layout
 from ansible_collections.pgops.postgresql.plugins.module_utils._layout import Layout, major_of
 
 
@@ -108,3 +109,19 @@ def test_put_back_restores_the_previous_content_or_no_file(module, tmp_path):
     assert (tmp_path / 'tree' / 'sub').is_dir()
     remove(str(tmp_path / 'tree'))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_debian_config_of_another_data_directory_is_not_this_clusters(tmp_path, monkeypatch):
+    """version and cluster_name with an explicit data_dir elsewhere: the Debian file of that name
+    belongs to another cluster and must not be used (it would point a server at that data)."""
+    conf_dir = tmp_path / 'etc' / '15' / 'main'
+    conf_dir.mkdir(parents=True)
+    (conf_dir / 'postgresql.conf').write_text("data_directory = '/var/lib/postgresql/15/main'\n")
+    monkeypatch.setattr(_layout, 'DEBIAN_CONF', str(tmp_path / 'etc' / '%s' / '%s'))
+    elsewhere = _layout.Layout('15', 'main', data_dir=str(tmp_path / 'data'), clusters=lambda: [])
+    assert elsewhere.existing_config_file() is None
+    own = _layout.Layout('15', 'main', data_dir='/var/lib/postgresql/15/main', clusters=lambda: [])
+    assert own.existing_config_file() == str(conf_dir / 'postgresql.conf')
+    given = _layout.Layout('15', 'main', data_dir=str(tmp_path / 'data'), config_file=str(conf_dir / 'postgresql.conf'),
+                           clusters=lambda: [])
+    assert given.existing_config_file() == str(conf_dir / 'postgresql.conf')
