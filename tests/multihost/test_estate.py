@@ -1,0 +1,135 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Three database hosts over SSH, as a user runs the collection on real servers.
+
+The collection is built and installed with ansible-galaxy into a directory of its own, and its
+playbooks are run by their collection names (pgops.postgresql.install, ...) from a directory
+outside this checkout, with the inventory of inventories/example (its group_vars, host_vars and
+vaulted secrets, opened with the example's throwaway vault password), only the addresses and the
+SSH login changed to those of the test hosts (tests/harness/multihost.py). Ansible logs in as an
+unprivileged user with a key, host keys checked, and becomes root with sudo.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, ROOT)
+
+from tests.harness.multihost import SUBNET, Estate  # noqa: E402
+
+EXAMPLE = os.path.join(ROOT, 'inventories', 'example')
+VENV_BIN = os.path.dirname(sys.executable)
+
+
+@pytest.fixture(scope='module')
+def estate():
+    e = Estate(('db1', 'db2', 'db3')).start()
+    yield e
+    e.destroy()
+
+
+@pytest.fixture(scope='module')
+def installed(tmp_path_factory):
+    """The collection as a user installs it: a built tarball, ansible-galaxy collection install."""
+    work = tmp_path_factory.mktemp('controller')
+    dist = work / 'dist'
+    subprocess.run([os.path.join(VENV_BIN, 'ansible-galaxy'), 'collection', 'build', '--output-path', str(dist), ROOT],
+                   check=True, capture_output=True)
+    collections = work / 'collections'
+    tarball = next(dist.iterdir())
+    proc = subprocess.run([os.path.join(VENV_BIN, 'ansible-galaxy'), 'collection', 'install', '--offline',
+                           '-p', str(collections), str(tarball)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return work, collections
+
+
+@pytest.fixture(scope='module')
+def inventory(estate, installed):
+    """inventories/example with the test hosts' addresses and SSH login, nothing else changed but
+    the networks (the example's 10.0.10.0/24 is the test hosts' range here)."""
+    work, dummy = installed
+    inv = work / 'inventory'
+    shutil.copytree(EXAMPLE, str(inv), ignore=shutil.ignore_patterns('pki'))
+    hosts = yaml.safe_load((inv / 'hosts.yml').read_text())
+    for name, values in hosts['all']['children']['postgresql']['hosts'].items():
+        values['ansible_host'] = estate.address[name]
+    (inv / 'hosts.yml').write_text(yaml.safe_dump(hosts))
+    main = yaml.safe_load((inv / 'group_vars' / 'all' / 'main.yml').read_text())
+    main.update(estate.inventory_vars())
+    text = yaml.safe_dump(main).replace('10.0.10.0/24', str(SUBNET)).replace('10.0.20.0/24', str(SUBNET))
+    (inv / 'group_vars' / 'all' / 'main.yml').write_text(text)
+    return inv
+
+
+def playbook(installed, inventory, name, extra=None, check=True):
+    """Run pgops.postgresql.<name> as a user would, from a directory outside the checkout."""
+    work, collections = installed
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_HOST_KEY_CHECKING='True',
+               ANSIBLE_FORCE_COLOR='0', ANSIBLE_STDOUT_CALLBACK='default', ANSIBLE_PIPELINING='True',
+               PGOPS_REPORT_DIR=str(work / 'reports'))
+    env.pop('ANSIBLE_CONFIG', None)
+    argv = [os.path.join(VENV_BIN, 'ansible-playbook'), '-i', str(inventory),
+            '--vault-password-file', os.path.join(EXAMPLE, 'vault-password.example'), 'pgops.postgresql.%s' % name]
+    for key, value in (extra or {}).items():
+        argv += ['-e', '%s=%s' % (key, value)]
+    t0 = time.time()
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=str(work), check=False)
+    seconds = time.time() - t0
+    if check:
+        assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    return proc, seconds
+
+
+def psql(estate, host, sql):
+    r = estate.ssh(host, "runuser -u postgres -- psql -X -At -c %s" % _sq(sql))
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+def _sq(text):
+    return "'%s'" % text.replace("'", "'\\''")
+
+
+def test_install_daily_and_switchover_over_ssh(estate, installed, inventory):
+    timings = {}
+    proc, timings['install'] = playbook(installed, inventory, 'install')
+    # the primary and its standbys, streaming with verify-full against the estate CA
+    assert psql(estate, 'db1', 'SELECT pg_is_in_recovery()') == 'f'
+    rows = psql(estate, 'db1', "SELECT application_name || ':' || sync_state || ':' || (ssl)::text FROM "
+                               "pg_stat_replication JOIN pg_stat_ssl USING (pid) ORDER BY 1")
+    assert rows.splitlines() == ['db2:sync:true', 'db3:async:true'], rows
+    for standby in ('db2', 'db3'):
+        conninfo = psql(estate, standby, 'SHOW primary_conninfo')
+        assert 'sslmode=verify-full' in conninfo and 'host=%s' % estate.address['db1'] in conninfo
+    # the CA key stayed on the controller; the hosts got its certificate only
+    pki = inventory / 'pki'
+    assert (pki / 'ca.key').exists()
+    for host in estate.names:
+        assert estate.ssh(host, 'test ! -e /etc/pgops/pki/ca.key && test -e /etc/pgops/pki/ca.crt').returncode == 0
+    again, timings['install_again'] = playbook(installed, inventory, 'install')
+    assert 'changed=0' in again.stdout.split('PLAY RECAP')[-1], again.stdout[-3000:]
+
+    proc, timings['daily'] = playbook(installed, inventory, 'daily')
+    work = installed[0]
+    fleet = json.loads((work / 'reports' / 'daily' / 'latest.json').read_text()) if (
+        work / 'reports' / 'daily' / 'latest.json').exists() else None
+    latest = (work / 'reports' / 'daily' / 'latest.txt').read_text().strip()
+    assert os.path.exists(latest), latest
+    assert fleet is None or fleet['summary']['critical'] == 0
+
+    psql(estate, 'db1', 'CREATE TABLE acks (i int)')
+    proc, timings['switchover'] = playbook(installed, inventory, 'switchover', {'pgops_switchover_candidate': 'db2'})
+    assert psql(estate, 'db2', 'SELECT pg_is_in_recovery()') == 'f'
+    assert psql(estate, 'db1', 'SELECT pg_is_in_recovery()') == 't'
+    psql(estate, 'db2', 'INSERT INTO acks VALUES (1)')
+    rows = psql(estate, 'db2', "SELECT application_name || ':' || sync_state FROM pg_stat_replication ORDER BY 1")
+    assert [r.split(':')[0] for r in rows.splitlines()] == ['db1', 'db3'], rows
+    print('multi-host timings (s):', dict((k, round(v, 1)) for k, v in timings.items()))
