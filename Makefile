@@ -18,12 +18,12 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PGOPS_REPORT_DIR
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv system-packages collection demo test sanity lint unit integration molecule bench bench-backup bench-failover docs changelog clean
+.PHONY: help venv system-packages collection demo test sanity lint unit integration molecule multihost bench bench-backup bench-failover docs changelog clean
 
 help:
 	@echo "make demo         install PostgreSQL 15 on localhost with playbooks/install.yml, run playbooks/daily.yml"
 	@echo "make test         sanity + lint + unit + integration + molecule"
-	@echo "make sanity|lint|unit|integration|molecule   one part of the tests"
+	@echo "make sanity|lint|unit|integration|molecule|multihost   one part of the tests"
 	@echo "make bench        health_check and daily.yml timings on 1k and 10k tables"
 	@echo "make docs         regenerate role READMEs and the modules' check lists"
 
@@ -54,7 +54,7 @@ demo: system-packages collection
 	@echo
 	@echo "Daily health report: $$(cat $(PGOPS_REPORT_DIR)/daily/latest.txt)"
 
-test: sanity lint unit integration molecule
+test: sanity lint unit integration molecule multihost
 
 sanity: system-packages
 	@rm -rf $(SANITY_TREE) && mkdir -p $(SANITY_TREE)
@@ -79,6 +79,12 @@ unit: venv collection
 integration: system-packages collection
 	$(BIN)/python tests/tools/fetch_pg_major.py 16
 	$(BIN)/pytest -q tests/integration
+
+# Three database hosts over SSH (network and mount namespaces with their own sshd, an unprivileged
+# login with sudo): the collection built and installed with ansible-galaxy, install, daily and
+# switchover run by their collection names with inventories/example.
+multihost: system-packages
+	$(BIN)/pytest -q -s tests/multihost
 
 # molecule, like ansible-lint, runs a copy of the collection from ~/.ansible/collections: a stale one
 # would test old roles, so it is removed first.

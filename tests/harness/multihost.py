@@ -17,6 +17,7 @@ import atexit
 import ipaddress
 import os
 import pwd
+import shlex
 import shutil
 import signal
 import socket
@@ -156,7 +157,7 @@ class Estate(object):
         """Run a shell command on a host as root (sudo over SSH), as an operator would."""
         return _run(['ssh', '-i', self.key, '-o', 'UserKnownHostsFile=%s' % os.path.join(self.base, 'known_hosts'),
                      '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes',
-                     '%s@%s' % (SSH_USER, self.address[name]), 'sudo', 'sh', '-c', command], check=False)
+                     '%s@%s' % (SSH_USER, self.address[name]), 'sudo sh -c %s' % shlex.quote(command)], check=False)
 
     def inventory_vars(self):
         """What every host of an inventory needs to reach these hosts over SSH with host key checks."""
