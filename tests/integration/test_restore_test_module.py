@@ -39,9 +39,11 @@ def args(s, tmp_path, **extra):
     return a
 
 
-def scratch_servers():
+def scratch_servers(root):
+    """Processes of a scratch server (or its restore) under this test's scratch root only: other
+    tests may run theirs at the same time (pytest -n)."""
     out = subprocess.run(['pgrep', '-af', 'pgops-restore-'], capture_output=True, text=True, check=False).stdout
-    return [line for line in out.splitlines() if 'postgres' in line and 'pgrep' not in line]
+    return [line for line in out.splitlines() if str(root) in line and 'pgrep' not in line]
 
 
 def test_restore_validate_and_clean_up(stanza, scratch_root):
@@ -55,7 +57,7 @@ def test_restore_validate_and_clean_up(stanza, scratch_root):
     assert result['counts'] == {'shop.public.orders': 1234}
     assert result['amcheck']['shop'] >= 1
     assert set(result['timings']) == {'restore', 'start', 'validation', 'rto'}
-    assert result['left_behind'] is False and os.listdir(tmp_path) == [] and scratch_servers() == []
+    assert result['left_behind'] is False and os.listdir(tmp_path) == [] and scratch_servers(tmp_path) == []
     # the production stanza's archive was never written by the scratch server
     assert stanza.cluster.is_running()
 
@@ -65,7 +67,7 @@ def test_failed_validation_still_cleans_up(stanza, scratch_root):
     result = run_module('restore_test', args(stanza, tmp_path, sample_tables=['shop.public.missing']))
     assert result['findings'][0]['severity'] == 'critical'
     assert 'validation failed' in result['findings'][0]['observed']
-    assert result['left_behind'] is False and os.listdir(tmp_path) == [] and scratch_servers() == []
+    assert result['left_behind'] is False and os.listdir(tmp_path) == [] and scratch_servers(tmp_path) == []
 
 
 def test_counts_every_table_without_samples(stanza, scratch_root):
@@ -98,7 +100,7 @@ def test_a_fault_at_each_step_is_a_finding_and_leaves_nothing(stanza, scratch_ro
     assert f['severity'] == 'critical' and f['observed'].startswith('%s failed' % step), f
     if step == 'restore':
         assert 'ERROR: [099]: injected pgbackrest failure' in f['observed'] and 'HINT: a test' in f['observed']
-    assert result['left_behind'] is False and os.listdir(tmp_path) == [] and scratch_servers() == []
+    assert result['left_behind'] is False and os.listdir(tmp_path) == [] and scratch_servers(tmp_path) == []
     assert stanza.cluster.is_running()
 
 

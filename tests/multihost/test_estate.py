@@ -24,6 +24,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, ROOT)
 
 from tests.harness.multihost import SUBNET, Estate  # noqa: E402
+from tests.harness.pgcluster import run_module, wait_for  # noqa: E402
 
 EXAMPLE = os.path.join(ROOT, 'inventories', 'example')
 VENV_BIN = os.path.dirname(sys.executable)
@@ -129,11 +130,35 @@ def test_install_daily_and_switchover_over_ssh(estate, installed, inventory):
     assert os.path.exists(latest), latest
     assert fleet is None or fleet['summary']['critical'] == 0
 
-    psql(estate, 'db1', 'CREATE TABLE acks (i int)')
-    proc, timings['switchover'] = playbook(installed, inventory, 'switchover', {'pgops_switchover_candidate': 'db2'})
-    assert psql(estate, 'db2', 'SELECT pg_is_in_recovery()') == 'f'
-    assert psql(estate, 'db1', 'SELECT pg_is_in_recovery()') == 't'
-    psql(estate, 'db2', 'INSERT INTO acks VALUES (1)')
-    rows = psql(estate, 'db2', "SELECT application_name || ':' || sync_state FROM pg_stat_replication ORDER BY 1")
-    assert [r.split(':')[0] for r in rows.splitlines()] == ['db1', 'db3'], rows
-    print('multi-host timings (s):', dict((k, round(v, 1)) for k, v in timings.items()))
+    # a writer on the controller commits every 20 ms through TLS (verify-full, the estate CA) to
+    # whichever host accepts writes, through the switchover and a kill -9 failover
+    probe = dict(name='estate', hosts=[dict(host=estate.address[h], port=5432) for h in estate.names],
+                 login_user='pgops_admin', login_password='Example-admin-2026', ssl_mode='verify-full',
+                 ca_cert=str(pki / 'ca.crt'), state_dir=str(work), interval_ms=20)
+    try:
+        run_module('write_probe', dict(probe, state='started'))
+        assert wait_for(lambda: int(psql(estate, 'db1', 'SELECT count(*) FROM pgops_write_probe')) > 20, 20)
+        proc, timings['switchover'] = playbook(installed, inventory, 'switchover',
+                                               {'pgops_switchover_candidate': 'db2'})
+        assert psql(estate, 'db2', 'SELECT pg_is_in_recovery()') == 'f'
+        assert psql(estate, 'db1', 'SELECT pg_is_in_recovery()') == 't'
+        rows = psql(estate, 'db2', "SELECT application_name FROM pg_stat_replication ORDER BY 1")
+        assert rows.splitlines() == ['db1', 'db3'], rows
+        before = int(psql(estate, 'db2', 'SELECT count(*) FROM pgops_write_probe'))
+        assert wait_for(lambda: int(psql(estate, 'db2', 'SELECT count(*) FROM pgops_write_probe')) > before + 20, 20)
+        # the primary's postmaster dies; the synchronous standby (db1 now) is promoted
+        pid = estate.ssh('db2', 'head -1 /var/lib/postgresql/15/main/postmaster.pid').stdout.strip()
+        assert estate.ssh('db2', 'kill -9 %s' % pid).returncode == 0
+        proc, timings['failover'] = playbook(installed, inventory, 'failover', {'pgops_failover_confirm': 'db1'})
+        assert psql(estate, 'db1', 'SELECT pg_is_in_recovery()') == 'f'
+        stopped = run_module('write_probe', dict(probe, state='stopped'))
+    finally:
+        run_module('write_probe', dict(probe, state='stopped'))
+    assert stopped['acknowledged'] > 50 and stopped['lost'] == 0, stopped
+    proc, timings['rejoin'] = playbook(installed, inventory, 'rejoin', {'pgops_rejoin_node': 'db2'})
+    assert psql(estate, 'db2', 'SELECT pg_is_in_recovery()') == 't'
+    rows = psql(estate, 'db1', "SELECT application_name FROM pg_stat_replication ORDER BY 1")
+    assert rows.splitlines() == ['db2', 'db3'], rows
+    print('multi-host timings (s):', dict((k, round(v, 1)) for k, v in timings.items()),
+          'writer: %d acknowledged, %d lost, write unavailability %s s' % (
+              stopped['acknowledged'], stopped['lost'], stopped.get('max_unavailable_seconds')))
