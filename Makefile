@@ -18,7 +18,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PGOPS_REPORT_DIR
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv system-packages collection demo test sanity lint unit integration molecule multihost bench bench-backup bench-failover docs changelog clean
+.PHONY: help venv system-packages collection demo test sanity lint unit integration molecule multihost bench bench-backup bench-failover bench-fleet docs changelog clean
 
 help:
 	@echo "make demo         install PostgreSQL 15 on localhost with playbooks/install.yml, run playbooks/daily.yml"
@@ -99,6 +99,9 @@ bench: system-packages collection
 
 bench-failover: system-packages collection
 	$(BIN)/python tests/bench/bench_failover.py
+
+bench-fleet: system-packages collection
+	$(BIN)/python tests/bench/bench_fleet.py
 
 bench-backup: system-packages collection
 	$(BIN)/python tests/bench/bench_backup.py

@@ -35,7 +35,8 @@ def play(tmp_path, hosts, extra=None):
     return proc, run_dir
 
 
-def test_daily_fleet_run(cluster, tmp_path):
+def test_daily_fleet_run(fresh_cluster, tmp_path):
+    cluster = fresh_cluster  # healthy by construction: the shared cluster carries what other tests planted
     sick = PgCluster(settings={'autovacuum': 'off'}).start()
     try:
         sick.psql("CREATE SEQUENCE s MAXVALUE 100; SELECT setval('s', 99);")
@@ -70,7 +71,8 @@ def test_daily_fleet_run(cluster, tmp_path):
     assert 'health.sequences on postgres.public.s' in proc.stdout
 
 
-def test_daily_passes_on_a_healthy_fleet_and_fail_on_is_configurable(cluster, tmp_path):
+def test_daily_passes_on_a_healthy_fleet_and_fail_on_is_configurable(fresh_cluster, tmp_path):
+    cluster = fresh_cluster
     hosts = {'db-healthy': host(cluster.socket_dir, cluster.port, 'healthy')}
     proc, run_dir = play(tmp_path, hosts)
     assert proc.returncode == 0, proc.stdout[-3000:]
