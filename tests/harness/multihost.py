@@ -167,7 +167,8 @@ class Estate(object):
             'ansible_ssh_common_args': '-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes' % os.path.join(
                 self.base, 'known_hosts'),
             'ansible_python_interpreter': '/usr/bin/python3',
-            'ansible_become': True,
+            # no ansible_become: the playbooks ask for become themselves, and an inventory value
+            # would override a playbook run without it (daily.yml -e pgops_become=false)
         }
 
     # -- tear-down

@@ -22,7 +22,7 @@ import yaml
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
-from tests.harness.multihost import SUBNET, Estate  # noqa: E402
+from tests.harness.multihost import SSH_USER, SUBNET, Estate  # noqa: E402
 from tests.harness.pgcluster import run_module, wait_for  # noqa: E402
 
 EXAMPLE = os.path.join(ROOT, 'inventories', 'example')
@@ -128,6 +128,21 @@ def test_install_daily_and_switchover_over_ssh(estate, installed, inventory):
     latest = (work / 'reports' / 'daily' / 'latest.txt').read_text().strip()
     assert os.path.exists(latest), latest
     assert fleet is None or fleet['summary']['critical'] == 0
+
+    # least privilege: the SSH account loses sudo altogether; the daily check runs as that account
+    # and logs in as pgops_monitor (pg_monitor) over TCP with TLS
+    sudoers = '/etc/sudoers.d/%s' % SSH_USER
+    os.rename(sudoers, sudoers + '.off')
+    try:
+        assert estate.ssh('db1', 'true').returncode != 0  # sudo is refused now
+        proc, timings['daily_without_sudo'] = playbook(installed, inventory, 'daily', {'pgops_become': 'false'})
+    finally:
+        os.rename(sudoers + '.off', sudoers)
+    run_dir = os.path.dirname((work / 'reports' / 'daily' / 'latest.txt').read_text().strip())
+    fleet = json.loads(open(os.path.join(run_dir, 'fleet-summary.json')).read())
+    assert fleet['summary']['hosts'] == 3 and fleet['summary']['failing_hosts'] == [], fleet['summary']
+    assert psql(estate, 'db1', "SELECT pg_has_role('pgops_monitor', 'pg_monitor', 'member') AND NOT rolsuper "
+                               "FROM pg_roles WHERE rolname = 'pgops_monitor'") == 't'
 
     # a writer on the controller commits every 20 ms through TLS (verify-full, the estate CA) to
     # whichever host accepts writes, through the switchover and a kill -9 failover
