@@ -51,20 +51,19 @@ def absolute_path(value, param):
         raise ParameterError(param, '%s is a relative path' % value, 'give an absolute path')
 
 
+def _exists(lookup, value, param, what):
+    if value:
+        try:
+            lookup(value)
+        except KeyError:
+            raise ParameterError(param, 'there is no %s %r on this host' % (what, value),
+                                 'create the %s first, or name an existing one' % what)
+
+
 def ownership(owner=None, group=None, mode=None, prefix=''):
     """Owner and group that exist on this host, and a mode Ansible can apply."""
-    if owner:
-        try:
-            pwd.getpwnam(owner)
-        except KeyError:
-            raise ParameterError(prefix + 'owner', 'there is no user %r on this host' % owner,
-                                 'create the user first, or name an existing one')
-    if group:
-        try:
-            grp.getgrnam(group)
-        except KeyError:
-            raise ParameterError(prefix + 'group', 'there is no group %r on this host' % group,
-                                 'create the group first, or name an existing one')
+    _exists(pwd.getpwnam, owner, prefix + 'owner', 'user')
+    _exists(grp.getgrnam, group, prefix + 'group', 'group')
     if mode is not None and not isinstance(mode, int):
         text = str(mode)
         if not (_OCTAL_MODE.match(text) or _SYMBOLIC_MODE.match(text)):
@@ -73,11 +72,7 @@ def ownership(owner=None, group=None, mode=None, prefix=''):
 
 
 def user_exists(value, param):
-    if value:
-        try:
-            pwd.getpwnam(value)
-        except KeyError:
-            raise ParameterError(param, 'there is no user %r on this host' % value, 'name an existing user')
+    _exists(pwd.getpwnam, value, param, 'user')
 
 
 def name(value, param, what='name'):
