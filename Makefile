@@ -10,6 +10,7 @@ BIN := $(VENV)/bin
 BUILD := $(CURDIR)/build
 COLLECTIONS := $(BUILD)/collections
 COLL_LINK := $(COLLECTIONS)/ansible_collections/pgops/postgresql
+DOCS_VENV := $(CURDIR)/.venv-docs
 SANITY_TREE := $(BUILD)/sanity/ansible_collections/pgops/postgresql
 PGOPS_REPORT_DIR ?= $(CURDIR)/reports
 
@@ -18,14 +19,15 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PGOPS_REPORT_DIR
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv system-packages collection demo test sanity lint unit integration molecule multihost bench bench-backup bench-failover bench-fleet docs changelog clean
+.PHONY: help venv docs-venv system-packages collection demo test sanity lint unit integration molecule multihost bench bench-backup bench-failover bench-fleet docs docs-lint site changelog clean
 
 help:
 	@echo "make demo         install PostgreSQL 15 on localhost with playbooks/install.yml, run playbooks/daily.yml"
-	@echo "make test         sanity + lint + unit + integration + molecule"
+	@echo "make test         sanity + lint + docs-lint + site + unit + integration + molecule + multihost"
 	@echo "make sanity|lint|unit|integration|molecule|multihost   one part of the tests"
 	@echo "make bench        health_check and daily.yml timings on 1k and 10k tables"
-	@echo "make docs         regenerate role READMEs and the modules' check lists"
+	@echo "make docs         regenerate role READMEs and the modules' check lists, build the reference site"
+	@echo "make site         build the reference site only (build/docs-site/html); make docs-lint: antsibull-docs lint"
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +36,15 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 venv: $(BIN)/.installed
+
+# The reference site's tools (Sphinx pins docutils below what the test tools use: a venv of their own).
+$(DOCS_VENV)/.installed: requirements-docs.txt
+	$(PYTHON) -m venv $(DOCS_VENV)
+	$(DOCS_VENV)/bin/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(DOCS_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-docs.txt
+	touch $@
+
+docs-venv: $(DOCS_VENV)/.installed
 
 # System packages named in bindep.txt (profile: test) that are missing here.
 system-packages: venv
@@ -54,7 +65,7 @@ demo: system-packages collection
 	@echo
 	@echo "Daily health report: $$(cat $(PGOPS_REPORT_DIR)/daily/latest.txt)"
 
-test: sanity lint unit integration molecule multihost
+test: sanity lint docs-lint site unit integration molecule multihost
 
 sanity: system-packages
 	@rm -rf $(SANITY_TREE) && mkdir -p $(SANITY_TREE)
@@ -111,6 +122,20 @@ bench-backup: system-packages collection
 docs: venv collection
 	$(BIN)/python tests/tools/role_readme.py
 	$(BIN)/python tests/tools/module_docs.py
+	$(MAKE) site
+
+# The collection as antsibull-docs sees it: this checkout, and the dependencies from the test venv.
+DOCS_ENV = ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS):$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') \
+	PATH=$(DOCS_VENV)/bin:$(PATH)
+
+# The module and role reference (antsibull-docs) with the guide and runbooks of docs/, as static HTML
+# in build/docs-site/html; Sphinx warnings are errors.
+site: venv docs-venv collection
+	$(DOCS_ENV) $(DOCS_VENV)/bin/python tests/tools/docs_site.py
+
+# antsibull-docs' collection lint: the plugin and role documentation, references between them.
+docs-lint: venv docs-venv collection
+	$(DOCS_ENV) $(DOCS_VENV)/bin/antsibull-docs lint-collection-docs --plugin-docs --validate-collection-refs=all .
 
 changelog: venv
 	$(BIN)/antsibull-changelog lint

@@ -4,7 +4,7 @@
 Each host is a network namespace with its own address on a private bridge and its own sshd,
 started inside a mount namespace where /etc/postgresql, /var/lib/postgresql, /var/run/postgresql,
 /var/log/postgresql, /etc/pgbackrest, /var/lib/pgbackrest, /var/log/pgbackrest, /var/spool/pgbackrest and
-/etc/pgops are directories of that host alone. Everything an SSH session starts there (the
+/etc/pgops, /home/pgbackrest, /tmp and /etc/ssh (its own host key) are directories of that host alone. Everything an SSH session starts there (the
 PostgreSQL servers too) inherits both namespaces, so the hosts share only the installed packages.
 
 Ansible logs in as an unprivileged user with a key and becomes root with sudo; host keys are
@@ -30,7 +30,11 @@ BRIDGE = 'pgopsmh0'
 SSH_USER = 'pgopsci'
 PREFIX = 'pgopsmh-'
 PRIVATE_DIRS = ('/etc/postgresql', '/var/lib/postgresql', '/var/run/postgresql', '/var/log/postgresql',
-                '/etc/pgbackrest', '/var/lib/pgbackrest', '/var/log/pgbackrest', '/var/spool/pgbackrest', '/etc/pgops')
+                '/etc/pgbackrest', '/var/lib/pgbackrest', '/var/log/pgbackrest', '/var/spool/pgbackrest', '/etc/pgops',
+                '/home/pgbackrest', '/tmp', '/etc/ssh')
+# Logins sshd accepts: the test's own (its key from the estate), and the accounts pgBackRest uses
+# between the database hosts and a repository host (keys the roles install).
+SSH_LOGINS = (SSH_USER, 'postgres', 'pgbackrest')
 
 
 def _run(argv, check=True, **kw):
@@ -63,7 +67,8 @@ class Estate(object):
 
     def __init__(self, hosts=('db1', 'db2', 'db3')):
         self.names = list(hosts)
-        self.base = tempfile.mkdtemp(prefix='pgops-estate-')
+        # not under /tmp: each host has a /tmp of its own, which would hide this directory there
+        self.base = tempfile.mkdtemp(prefix='pgops-estate-', dir='/var/tmp')
         os.chmod(self.base, 0o755)
         self.controller = str(SUBNET.network_address + 1)
         self.address = dict((n, str(SUBNET.network_address + 10 + i)) for i, n in enumerate(self.names))
@@ -116,27 +121,35 @@ class Estate(object):
         binds = []
         for path in PRIVATE_DIRS:
             own = os.path.join(home, path.strip('/').replace('/', '_'))
-            os.makedirs(own)
-            owner = 'root' if path in ('/etc/pgops',) else 'postgres'
+            if path == '/etc/ssh':
+                # the client configuration of this machine, a host key of this host's own
+                shutil.copytree('/etc/ssh', own, ignore=shutil.ignore_patterns('ssh_host_*', 'sshd_config*'))
+            else:
+                os.makedirs(own)
+            owner = 'postgres' if path.startswith(('/var/', '/etc/postgresql', '/etc/pgbackrest')) else 'root'
             shutil.chown(own, owner, owner)
-            os.chmod(own, 0o2775 if path == '/var/run/postgresql' else 0o755)
+            os.chmod(own, {'/var/run/postgresql': 0o2775, '/tmp': 0o1777}.get(path, 0o755))
             binds.append('mkdir -p %s && mount --bind %s %s' % (path, own, path))
-        hostkey = os.path.join(home, 'ssh_host_ed25519_key')
-        _run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', hostkey])
-        config = os.path.join(home, 'sshd_config')
+        etc_ssh = os.path.join(home, 'etc_ssh')
+        _run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'root@%s' % name, '-f',
+              os.path.join(etc_ssh, 'ssh_host_ed25519_key')])
+        hostkey = '/etc/ssh/ssh_host_ed25519_key'
+        config = os.path.join(etc_ssh, 'sshd_config')
         with open(config, 'w') as fh:
             fh.write('\n'.join([
                 'ListenAddress %s' % self.address[name], 'Port 22', 'HostKey %s' % hostkey,
-                'PidFile %s' % os.path.join(home, 'sshd.pid'), 'AuthorizedKeysFile %s' % authorized,
+                'PidFile %s' % os.path.join(home, 'sshd.pid'),
                 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'PermitRootLogin no',
-                'AllowUsers %s' % SSH_USER, 'StrictModes no', 'UsePAM no', 'Subsystem sftp internal-sftp',
-                'MaxStartups 50', 'MaxSessions 50', '']))
+                'AllowUsers %s' % ' '.join(SSH_LOGINS), 'StrictModes no', 'UsePAM yes', 'Subsystem sftp internal-sftp',
+                'MaxStartups 50', 'MaxSessions 50',
+                'Match User %s' % SSH_USER, '    AuthorizedKeysFile %s' % authorized, '']))
+        config = '/etc/ssh/sshd_config'
         script = ' && '.join(binds + ['exec /usr/sbin/sshd -D -e -f %s' % config])
         log = open(os.path.join(home, 'sshd.log'), 'w')
         self.sshd[name] = subprocess.Popen(
             ['ip', 'netns', 'exec', ns, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', script],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        with open(hostkey + '.pub') as fh:
+        with open(os.path.join(etc_ssh, 'ssh_host_ed25519_key.pub')) as fh:
             return '%s %s' % (self.address[name], fh.read())
 
     def _wait_ssh(self, name, timeout=20):

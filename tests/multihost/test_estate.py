@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Three database hosts over SSH, as a user runs the collection on real servers.
+"""Three database hosts and a backup repository host over SSH, as a user runs the collection on real servers.
 
 The collection is built and installed with ansible-galaxy into a directory of its own, and its
 playbooks are run by their collection names (pgops.postgresql.install, ...) from a directory
@@ -31,7 +31,7 @@ VENV_BIN = os.path.dirname(sys.executable)
 
 @pytest.fixture(scope='module')
 def estate():
-    e = Estate(('db1', 'db2', 'db3')).start()
+    e = Estate(('db1', 'db2', 'db3', 'backup1')).start()
     yield e
     e.destroy()
 
@@ -61,8 +61,9 @@ def inventory(estate, installed):
     inv = work / 'inventory'
     shutil.copytree(EXAMPLE, str(inv), ignore=shutil.ignore_patterns('pki'))
     hosts = yaml.safe_load((inv / 'hosts.yml').read_text())
-    for name, values in hosts['all']['children']['postgresql']['hosts'].items():
-        values['ansible_host'] = estate.address[name]
+    for group in hosts['all']['children'].values():
+        for name, values in group['hosts'].items():
+            values['ansible_host'] = estate.address[name]
     (inv / 'hosts.yml').write_text(yaml.safe_dump(hosts))
     main = yaml.safe_load((inv / 'group_vars' / 'all' / 'main.yml').read_text())
     main.update(estate.inventory_vars())
@@ -102,6 +103,13 @@ def _sq(text):
     return "'%s'" % text.replace("'", "'\\''")
 
 
+def backups(estate):
+    """The stanza as the repository host sees it."""
+    r = estate.ssh('backup1', 'runuser -u pgbackrest -- pgbackrest --stanza=main --output=json info')
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)[0]
+
+
 def test_install_daily_and_switchover_over_ssh(estate, installed, inventory):
     timings = {}
     proc, timings['install'] = playbook(installed, inventory, 'install')
@@ -116,10 +124,23 @@ def test_install_daily_and_switchover_over_ssh(estate, installed, inventory):
     # the CA key stayed on the controller; the hosts got its certificate only
     pki = inventory / 'pki'
     assert (pki / 'ca.key').exists()
-    for host in estate.names:
+    for host in ('db1', 'db2', 'db3'):
         assert estate.ssh(host, 'test ! -e /etc/pgops/pki/ca.key && test -e /etc/pgops/pki/ca.crt').returncode == 0
+    # the repository host: WAL of the primary arrives over SSH, keys restricted both ways, host
+    # keys known (no trust on first use), the repository user is not root
+    stanza = backups(estate)
+    assert stanza['status']['code'] in (0, 2) and stanza['archive'][0]['max'], stanza
+    keys = estate.ssh('backup1', 'cat /home/pgbackrest/.ssh/authorized_keys').stdout.splitlines()
+    assert len(keys) == 3 and all(k.startswith('restrict ') for k in keys), keys
+    for host in ('db1', 'db2', 'db3'):
+        assert estate.ssh(host, 'grep -c "^restrict .*pgbackrest@backup1" /var/lib/postgresql/.ssh/authorized_keys'
+                          ).stdout.strip() == '1'
+        assert estate.ssh(host, 'runuser -u postgres -- ssh-keygen -F %s -f /var/lib/postgresql/.ssh/known_hosts'
+                          % estate.address['backup1']).returncode == 0
     again, timings['install_again'] = playbook(installed, inventory, 'install')
     assert 'changed=0' in again.stdout.split('PLAY RECAP')[-1], again.stdout[-3000:]
+    proc, timings['backup'] = playbook(installed, inventory, 'backup')
+    assert [b['type'] for b in backups(estate)['backup']] == ['full'], proc.stdout[-2000:]
 
     proc, timings['daily'] = playbook(installed, inventory, 'daily')
     work = installed[0]
@@ -146,7 +167,7 @@ def test_install_daily_and_switchover_over_ssh(estate, installed, inventory):
 
     # a writer on the controller commits every 20 ms through TLS (verify-full, the estate CA) to
     # whichever host accepts writes, through the switchover and a kill -9 failover
-    probe = dict(name='estate', hosts=[dict(host=estate.address[h], port=5432) for h in estate.names],
+    probe = dict(name='estate', hosts=[dict(host=estate.address[h], port=5432) for h in ('db1', 'db2', 'db3')],
                  login_user='pgops_admin', login_password='Example-admin-2026', ssl_mode='verify-full',
                  ca_cert=str(pki / 'ca.crt'), state_dir=str(work), interval_ms=20)
     try:
@@ -173,6 +194,20 @@ def test_install_daily_and_switchover_over_ssh(estate, installed, inventory):
     assert psql(estate, 'db2', 'SELECT pg_is_in_recovery()') == 't'
     rows = psql(estate, 'db1', "SELECT application_name FROM pg_stat_replication ORDER BY 1")
     assert rows.splitlines() == ['db2', 'db3'], rows
+    # after a switchover (timeline 2) and a failover (3), the new primary archives to the same
+    # repository and the repository host backs up from it, nothing changed in between
+    r = estate.ssh('db1', 'runuser -u postgres -- pgbackrest --stanza=main check')
+    assert r.returncode == 0, r.stdout + r.stderr
+    proc, timings['backup_after_failover'] = playbook(installed, inventory, 'backup', {'pgops_backup_type': 'incr'})
+    stanza = backups(estate)
+    assert [b['type'] for b in stanza['backup']] == ['full', 'incr'], stanza['backup']
+    assert stanza['backup'][-1]['archive']['start'].startswith('00000003'), stanza['backup'][-1]['archive']
+    # a database host restores that backup from the repository host over SSH into a scratch
+    # server and validates it (the weekly restore test, on one node)
+    proc, timings['restore_test'] = playbook(installed, inventory, 'restore_test', {'pgops_hosts': 'db3'})
+    run_dir = os.path.dirname((work / 'reports' / 'restore_test' / 'latest.txt').read_text().strip())
+    restored = json.loads(open(os.path.join(run_dir, 'fleet-summary.json')).read())
+    assert restored['summary']['hosts'] == 1 and restored['summary']['critical'] == 0, restored['summary']
     print('multi-host timings (s):', dict((k, round(v, 1)) for k, v in timings.items()),
           'writer: %d acknowledged, %d lost, write unavailability %s s' % (
               stopped['acknowledged'], stopped['lost'], stopped.get('max_unavailable_seconds')))

@@ -1,0 +1,129 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: pgops contributors
+"""Catalog statements of the maintenance module: one statement per database finds every candidate.
+
+Tables come from pg_stat_user_tables joined to pg_class (size, relfrozenxid age); only those past
+a threshold are returned, aggregated to JSON on the server and capped with LIMIT, so the cost does
+not grow with the number of tables. Index bloat is measured with pgstattuple's ``pgstatindex``
+when the extension is installed in the database (indexes up to ``exact_max_bytes``; the function
+reads the whole index) and estimated from pg_stats otherwise (the expected leaf pages of the
+index's tuples at its fillfactor against its actual pages); each row says which method.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+# Where pgstattuple is installed in the current database (its schema), if it is.
+PGSTATTUPLE = """
+SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+ WHERE e.extname = 'pgstattuple'
+"""
+
+# Parameters: analyze_min_changes, analyze_mod_ratio, vacuum_min_dead, vacuum_dead_ratio, vacuum_xid_age,
+# max_objects. Per table: why (never analyzed, modified since, dead rows, xid age) and the figures.
+TABLES = """
+SELECT coalesce(json_agg(t), '[]') AS tables FROM (
+  SELECT n.nspname AS schemaname, c.relname, c.oid::int8 AS oid, pg_table_size(c.oid)::int8 AS bytes,
+         s.n_live_tup::int8 AS n_live_tup, s.n_dead_tup::int8 AS n_dead_tup,
+         s.n_mod_since_analyze::int8 AS n_mod_since_analyze,
+         greatest(s.last_analyze, s.last_autoanalyze) IS NULL AS never_analyzed,
+         age(c.relfrozenxid)::int8 AS xid_age
+    FROM pg_class c
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_stat_user_tables s ON s.relid = c.oid
+   WHERE c.relkind IN ('r', 'm')
+     AND NOT pg_is_other_temp_schema(n.oid)
+     AND ((s.n_mod_since_analyze >= %(analyze_min_changes)s
+           AND (greatest(s.last_analyze, s.last_autoanalyze) IS NULL
+                OR s.n_mod_since_analyze >= %(analyze_mod_ratio)s * greatest(s.n_live_tup, 1)))
+          OR (s.n_dead_tup >= %(vacuum_min_dead)s
+              AND s.n_dead_tup >= %(vacuum_dead_ratio)s * (s.n_live_tup + s.n_dead_tup))
+          OR age(c.relfrozenxid) >= %(vacuum_xid_age)s)
+   ORDER BY age(c.relfrozenxid) DESC, s.n_dead_tup DESC, s.n_mod_since_analyze DESC
+   LIMIT %(max_objects)s) t
+"""
+
+# The btree indexes of the database with their bloat, and every invalid index. {measure} is the
+# LATERAL that measures (pgstatindex, or NULLs when the extension is not installed).
+# Parameters: min_bytes, exact_max_bytes, max_objects.
+INDEXES = """
+WITH idx AS (
+  SELECT x.indexrelid, x.indrelid, n.nspname AS schemaname, c.relname AS indexname, t.relname AS tablename,
+         x.indisvalid, c.relpages::int8 AS relpages, greatest(c.reltuples, 0)::float8 AS reltuples,
+         pg_relation_size(c.oid)::int8 AS bytes, am.amname,
+         coalesce((SELECT split_part(o, '=', 2)::int FROM unnest(c.reloptions) o
+                    WHERE o LIKE 'fillfactor=%%'), 90) AS fillfactor,
+         EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = c.oid) AS backs_constraint,
+         x.indkey
+    FROM pg_index x
+    JOIN pg_class c ON c.oid = x.indexrelid
+    JOIN pg_class t ON t.oid = x.indrelid
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_am am ON am.oid = c.relam
+   WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
+     AND NOT pg_is_other_temp_schema(n.oid)
+     AND (NOT x.indisvalid OR (am.amname = 'btree' AND pg_relation_size(c.oid) >= %(min_bytes)s))
+), width AS (
+  -- the average width of the key columns (an expression column has none: no estimate)
+  SELECT i.indexrelid, sum(s.avg_width)::float8 AS key_width, bool_and(s.avg_width IS NOT NULL) AS known
+    FROM idx i
+   CROSS JOIN LATERAL unnest(i.indkey::int2[]) AS k(attnum)
+    LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum AND k.attnum > 0
+    LEFT JOIN pg_stats s ON s.schemaname = i.schemaname AND s.tablename = i.tablename AND s.attname = a.attname
+   GROUP BY i.indexrelid
+), est AS (
+  SELECT i.*, w.known,
+         -- leaf tuples: 8 bytes of header and the key, aligned to 8, and a 4-byte line pointer;
+         -- a page holds 8192 less 24 (header) and 16 (btree special space) at its fillfactor
+         CASE WHEN w.known AND i.relpages > 1 THEN
+           ceil(i.reltuples * (8 + 8 * ceil(w.key_width / 8.0) + 4)
+                / ((current_setting('block_size')::int - 40) * i.fillfactor / 100.0)) + 1 END AS expected_pages
+    FROM idx i LEFT JOIN width w USING (indexrelid)
+)
+SELECT coalesce(json_agg(r), '[]') AS indexes FROM (
+  SELECT e.schemaname, e.indexname, e.tablename, e.indisvalid AS valid, e.bytes, e.backs_constraint,
+         e.indexrelid::int8 AS oid,
+         CASE WHEN m.density IS NOT NULL THEN 'pgstatindex'
+              WHEN e.expected_pages IS NOT NULL THEN 'estimate' END AS bloat_method,
+         round(CASE WHEN m.density IS NOT NULL
+                    THEN greatest(0, 100 - 100 * m.density / e.fillfactor)
+                    WHEN e.expected_pages IS NOT NULL
+                    THEN greatest(0, 100 * (e.relpages - e.expected_pages) / e.relpages) END::numeric, 1)::float8
+           AS bloat_pct
+    FROM est e
+    {measure}
+   ORDER BY NOT e.indisvalid DESC, e.bytes DESC
+   LIMIT %(max_objects)s) r
+"""
+
+NO_MEASURE = "LEFT JOIN LATERAL (SELECT NULL::float8 AS density) m ON true"
+
+# pgstatindex reads every page of the index: only valid btree indexes up to exact_max_bytes.
+MEASURE = """LEFT JOIN LATERAL (
+      SELECT CASE WHEN e.indisvalid AND e.amname = 'btree' AND e.bytes <= %(exact_max_bytes)s AND e.relpages > 1
+                  THEN (SELECT nullif(s.avg_leaf_density, 'NaN') FROM {schema}.pgstatindex(e.indexrelid::regclass) s)
+             END AS density) m ON true"""
+
+# The leftover of a REINDEX INDEX CONCURRENTLY that failed: an invalid index (<index>_ccnew) on
+# the same table that was not invalid before the statement.
+LEFTOVER = """
+SELECT n.nspname AS schemaname, c.relname AS indexname
+  FROM pg_index x
+  JOIN pg_class c ON c.oid = x.indexrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE x.indrelid = %(table_oid)s AND NOT x.indisvalid
+   AND NOT (x.indexrelid::int8 = ANY (%(before)s::int8[]))
+"""
+
+# The invalid indexes of a table, and the table of an index.
+INVALID_OF_TABLE = """
+SELECT x.indrelid::int8 AS table_oid,
+       coalesce((SELECT array_agg(y.indexrelid::int8) FROM pg_index y
+                  WHERE y.indrelid = x.indrelid AND NOT y.indisvalid), '{}') AS invalid
+  FROM pg_index x WHERE x.indexrelid = %(oid)s
+"""
+
+SETTINGS = "SELECT set_config('lock_timeout', %(lock)s, false), set_config('statement_timeout', %(statement)s, false)"
