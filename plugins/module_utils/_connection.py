@@ -117,8 +117,12 @@ class Session(object):
             try:
                 cur.execute(statement, params)
             except psycopg2.Error as exc:
-                raise QueryFailed("query failed in database %s: %s" % (
-                    self.dbname, str(exc).strip().splitlines()[0]))
+                detail = getattr(getattr(exc, 'diag', None), 'message_detail', None)
+                failed = QueryFailed("query failed in database %s: %s%s" % (
+                    self.dbname, str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
+                    ' (%s)' % detail if detail else ''))
+                failed.pgcode = exc.pgcode  # the SQLSTATE, for callers that tell a lock timeout from an error
+                raise failed
             if cur.description is None:
                 return []
             return [dict(row) for row in cur.fetchall()]
@@ -139,12 +143,17 @@ class Session(object):
 
 
 def connect(params, dbname=None, readonly=False, application_name='pgops',
-            statement_timeout_ms=None, queries=None):
+            statement_timeout_ms=None, queries=None, lock_timeout_ms=None):
     """Open a session. ``readonly`` puts every transaction in READ ONLY mode."""
     require_psycopg2()
     kw = conn_kwargs(params, dbname, application_name)
+    options = []
     if statement_timeout_ms:
-        kw['options'] = '-c statement_timeout=%d' % int(statement_timeout_ms)
+        options.append('-c statement_timeout=%d' % int(statement_timeout_ms))
+    if lock_timeout_ms:
+        options.append('-c lock_timeout=%d' % int(lock_timeout_ms))
+    if options:
+        kw['options'] = ' '.join(options)
     try:
         conn = psycopg2.connect(**kw)
     except psycopg2.Error as exc:

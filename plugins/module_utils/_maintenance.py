@@ -26,7 +26,7 @@ import time
 
 from ansible_collections.pgops.postgresql.plugins.module_utils import _sql_maintenance as q
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import PgopsError
-from ansible_collections.pgops.postgresql.plugins.module_utils._sql import compose, identifier, quoted
+from ansible_collections.pgops.postgresql.plugins.module_utils._sql import compose, identifier, keywords, quoted
 
 try:
     import psycopg2
@@ -98,21 +98,16 @@ def _table_items(database, table, th, actions):
     if 'vacuum' in actions and (old_xid or dead_rows):
         options = (['FREEZE'] if old_xid else []) + (['ANALYZE'] if stale and 'analyze' in actions else [])
         stmt = compose('VACUUM ({options}) {rel}' if options else 'VACUUM {rel}',
-                       options=_options(options), rel=rel)
-        rank, weight = (0, table['xid_age']) if old_xid else (3, dead)
+                       options=keywords(options), rel=rel)
+        rank, weight = (0, table['xid_age']) if old_xid else (4, dead)
         return [_item(database, 'table', table['schemaname'], table['relname'],
                       'vacuum' + (' freeze' if old_xid else '') + (' analyze' if 'ANALYZE' in options else ''),
                       stmt, rank, weight, reasons, **extra)]
     if 'analyze' in actions and stale:
-        rank, weight = (2, live + mods) if table['never_analyzed'] else (4, mods)
+        rank, weight = (3, live + mods) if table['never_analyzed'] else (5, mods)
         return [_item(database, 'table', table['schemaname'], table['relname'], 'analyze',
                       compose('ANALYZE {rel}', rel=rel), rank, weight, reasons, **extra)]
     return []
-
-
-def _options(names):
-    from ansible_collections.pgops.postgresql.plugins.module_utils._sql import _pgsql
-    return _pgsql.SQL(', ').join(_pgsql.SQL(n) for n in names)
 
 
 def _index_items(database, index, th, actions):
@@ -127,13 +122,13 @@ def _index_items(database, index, th, actions):
                       ['invalid leftover of an interrupted REINDEX CONCURRENTLY'], **extra)]
     if not index['valid']:
         return [_item(database, 'index', index['schemaname'], index['indexname'], 'reindex',
-                      compose('REINDEX INDEX CONCURRENTLY {idx}', idx=idx), 1, index['bytes'],
+                      compose('REINDEX INDEX CONCURRENTLY {idx}', idx=idx), 2, index['bytes'],
                       ['invalid (a failed CREATE INDEX CONCURRENTLY): costs every write, serves no read'], **extra)]
     bloat = index['bloat_pct']
     if bloat is not None and bloat >= th['reindex_bloat_pct'] and index['bytes'] >= th['reindex_min_bytes']:
         wasted = int(index['bytes'] * bloat / 100.0)
         return [_item(database, 'index', index['schemaname'], index['indexname'], 'reindex',
-                      compose('REINDEX INDEX CONCURRENTLY {idx}', idx=idx), 5, wasted,
+                      compose('REINDEX INDEX CONCURRENTLY {idx}', idx=idx), 6, wasted,
                       ['%.1f%% bloat (%s), about %d bytes to gain' % (bloat, index['bloat_method'], wasted)], **extra)]
     return []
 
@@ -152,11 +147,15 @@ def plan(candidates, thresholds, actions, max_objects):
     return items[:max_objects], items[max_objects:]
 
 
-def public(item, conn=None):
-    """An item as the module returns it (its statement as text)."""
-    out = dict((k, v) for k, v in item.items() if not k.startswith('_'))
-    out['statement'] = item['_statement'].as_string(conn) if conn is not None else None
-    return out
+def render(items, conn):
+    """Write each item's statement as text (quoting identifiers needs a connection)."""
+    for item in items:
+        item['statement'] = item['_statement'].as_string(conn)
+
+
+def public(item):
+    """An item as the module returns it."""
+    return dict((k, v) for k, v in item.items() if not k.startswith('_'))
 
 
 class Runner(object):

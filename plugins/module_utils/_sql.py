@@ -38,6 +38,14 @@ def literal(value):
     return _pgsql.Literal(value)
 
 
+def keywords(names):
+    """Fixed option keywords (``VACUUM (FREEZE, ANALYZE)``): upper-case words of this code only."""
+    for name in names:
+        if not name.isalpha() or not name.isupper():
+            raise ValueError('not a keyword: %r' % (name,))
+    return _pgsql.SQL(', ').join(_pgsql.SQL(n) for n in names)
+
+
 def compose(template, **names):
     """``compose('ANALYZE {table}', table=identifier('s', 't'))``."""
     return _pgsql.SQL(template).format(**names)

@@ -6,7 +6,9 @@
 
 Tables come from pg_stat_user_tables joined to pg_class (size, relfrozenxid age); only those past
 a threshold are returned, aggregated to JSON on the server and capped with LIMIT, so the cost does
-not grow with the number of tables. Index bloat is measured with pgstattuple's ``pgstatindex``
+not grow with the number of tables. Sizes come from pg_class.relpages (as of the last VACUUM,
+ANALYZE or index build), not pg_relation_size: that takes a lock, and a table locked by someone
+else must not hold the collection up. Index bloat is measured with pgstattuple's ``pgstatindex``
 when the extension is installed in the database (indexes up to ``exact_max_bytes``; the function
 reads the whole index) and estimated from pg_stats otherwise (the expected leaf pages of the
 index's tuples at its fillfactor against its actual pages); each row says which method.
@@ -26,7 +28,8 @@ SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.
 # max_objects. Per table: why (never analyzed, modified since, dead rows, xid age) and the figures.
 TABLES = """
 SELECT coalesce(json_agg(t), '[]') AS tables FROM (
-  SELECT n.nspname AS schemaname, c.relname, c.oid::int8 AS oid, pg_table_size(c.oid)::int8 AS bytes,
+  SELECT n.nspname AS schemaname, c.relname, c.oid::int8 AS oid,
+         c.relpages::int8 * current_setting('block_size')::int8 AS bytes,
          s.n_live_tup::int8 AS n_live_tup, s.n_dead_tup::int8 AS n_dead_tup,
          s.n_mod_since_analyze::int8 AS n_mod_since_analyze,
          greatest(s.last_analyze, s.last_autoanalyze) IS NULL AS never_analyzed,
@@ -46,14 +49,15 @@ SELECT coalesce(json_agg(t), '[]') AS tables FROM (
    LIMIT %(max_objects)s) t
 """
 
-# The btree indexes of the database with their bloat, and every invalid index. {measure} is the
-# LATERAL that measures (pgstatindex, or NULLs when the extension is not installed).
+# The invalid indexes and the btree indexes with the most estimated waste (at most max_objects, so
+# pgstatindex reads at most that many), with their bloat. {measure} is the LATERAL that measures
+# (pgstatindex, or NULLs when the extension is not installed or measure_bloat is off).
 # Parameters: min_bytes, exact_max_bytes, max_objects.
 INDEXES = """
 WITH idx AS (
   SELECT x.indexrelid, x.indrelid, n.nspname AS schemaname, c.relname AS indexname, t.relname AS tablename,
          x.indisvalid, c.relpages::int8 AS relpages, greatest(c.reltuples, 0)::float8 AS reltuples,
-         pg_relation_size(c.oid)::int8 AS bytes, am.amname,
+         c.relpages::int8 * current_setting('block_size')::int8 AS bytes, am.amname,
          coalesce((SELECT split_part(o, '=', 2)::int FROM unnest(c.reloptions) o
                     WHERE o LIKE 'fillfactor=%%'), 90) AS fillfactor,
          EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = c.oid) AS backs_constraint,
@@ -65,7 +69,8 @@ WITH idx AS (
     JOIN pg_am am ON am.oid = c.relam
    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
      AND NOT pg_is_other_temp_schema(n.oid)
-     AND (NOT x.indisvalid OR (am.amname = 'btree' AND pg_relation_size(c.oid) >= %(min_bytes)s))
+     AND (NOT x.indisvalid OR (am.amname = 'btree' AND c.relpages::int8 * current_setting('block_size')::int8
+                                                        >= %(min_bytes)s))
 ), width AS (
   -- the average width of the key columns (an expression column has none: no estimate)
   SELECT i.indexrelid, sum(s.avg_width)::float8 AS key_width, bool_and(s.avg_width IS NOT NULL) AS known
@@ -93,10 +98,12 @@ SELECT coalesce(json_agg(r), '[]') AS indexes FROM (
                     WHEN e.expected_pages IS NOT NULL
                     THEN greatest(0, 100 * (e.relpages - e.expected_pages) / e.relpages) END::numeric, 1)::float8
            AS bloat_pct
-    FROM est e
+    FROM (SELECT * FROM est
+           ORDER BY NOT indisvalid DESC,
+                    coalesce((relpages - expected_pages) * current_setting('block_size')::int8, bytes) DESC
+           LIMIT %(max_objects)s) e
     {measure}
-   ORDER BY NOT e.indisvalid DESC, e.bytes DESC
-   LIMIT %(max_objects)s) r
+   ORDER BY NOT e.indisvalid DESC, e.bytes DESC) r
 """
 
 NO_MEASURE = "LEFT JOIN LATERAL (SELECT NULL::float8 AS density) m ON true"

@@ -62,6 +62,7 @@ def base(name, e):
                                      bin_dir=c.bin_dir, target_type='immediate'),
         'failover': lambda: c.login(action='status', nodes=[dict(name='n1', host=c.socket_dir, port=c.port)]),
         'health_check': c.login,
+        'maintenance': c.login,
         'role_audit': c.login,
         'security_audit': c.login,
         'backup_verify': lambda: dict(stanza='corpus'),
@@ -221,6 +222,16 @@ CASES = [
     ('health_check', {'thresholds': {'disk_free_warning_pct': 5, 'disk_free_critical_pct': 10}}, 'thresholds'),
     ('health_check', {'thresholds': {'disk_free_warning_pct': -1}}, 'thresholds'),
     ('health_check', {'cadence': 'hourly'}, 'cadence'),
+    ('maintenance', {'thresholds': {'no_such_threshold': 1}}, 'thresholds'),
+    ('maintenance', {'thresholds': {'vacuum_dead_ratio': 1.5}}, 'thresholds'),
+    ('maintenance', {'thresholds': {'analyze_min_changes': 'lots'}}, 'thresholds'),
+    ('maintenance', {'actions': ['vacuum full']}, 'actions'),
+    ('maintenance', {'actions': []}, 'actions'),
+    ('maintenance', {'max_objects': 0}, 'max_objects'),
+    ('maintenance', {'lock_timeout_ms': -1}, 'lock_timeout_ms'),
+    ('maintenance', {'time_budget_s': 0}, 'time_budget_s'),
+    ('maintenance', {'databases': ['no_such_db']}, 'databases'),
+    ('maintenance', {'databases': ['app\nDROP']}, 'databases'),
     ('health_check', {'statement_timeout': -1}, 'statement_timeout'),
     ('health_check', {'databases': [QUOTE]}, 'databases'),
     ('health_check', {'waivers': [{'id': 'health.no_such', 'reason': 'x', 'expires': '2099-01-01'}]}, 'waivers'),
@@ -342,7 +353,7 @@ def test_the_corpus_is_broad():
     assert len(CASES) > 150
     assert {m for m, dummy, dummy2 in CASES} == {
         'settings', 'hba', 'ssl_config', 'cluster_service', 'standby', 'pitr_restore', 'failover', 'health_check',
-        'role_audit', 'security_audit', 'backup_verify', 'report', 'restore_test', 'write_probe'}
+        'maintenance', 'role_audit', 'security_audit', 'backup_verify', 'report', 'restore_test', 'write_probe'}
     strings = set()
 
     def walk(value):

@@ -1,0 +1,298 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: pgops contributors
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: maintenance
+short_description: Weekly routine maintenance of a PostgreSQL server, with a plan and budgets
+version_added: 0.2.0
+description:
+  - Finds, with one catalog statement for tables and one for indexes per database (whatever the number of
+    objects), what needs work, orders it by benefit and runs it one statement at a time.
+  - C(ANALYZE) for tables whose statistics are missing or stale, judged by the rows changed since the last analyze
+    against the table's size (O(thresholds.analyze_min_changes), O(thresholds.analyze_mod_ratio)), not by age.
+  - C(VACUUM) (never C(FULL)) where dead rows pass O(thresholds.vacuum_min_dead) and
+    O(thresholds.vacuum_dead_ratio), C(VACUUM (FREEZE)) where the table's transaction-ID age passes
+    O(thresholds.vacuum_xid_age); with C(ANALYZE) in the same pass when the statistics are stale too.
+  - C(REINDEX INDEX CONCURRENTLY) for invalid indexes and for btree indexes whose bloat passes
+    O(thresholds.reindex_bloat_pct) (and O(thresholds.reindex_min_bytes)); C(DROP INDEX CONCURRENTLY) for the
+    invalid C(_ccnew)/C(_ccold) leftovers of an interrupted concurrent reindex.
+  - Index bloat comes from pgstattuple's C(pgstatindex) when the extension is installed in the database (indexes up
+    to O(thresholds.exact_max_bytes)), else from an estimate (expected leaf pages from the key columns' average
+    width in C(pg_stats) at the index's fillfactor against its actual pages); each item says which.
+  - Order of benefit: wraparound (transaction-ID age), leftovers and invalid indexes, tables never analyzed, dead
+    rows, stale statistics, bloated indexes by bytes to gain. The first O(max_objects) items are the plan; the
+    others are reported as skipped (object budget).
+  - Every statement runs with O(lock_timeout_ms) and a C(statement_timeout) of O(statement_timeout_s), cut to what
+    is left of O(time_budget_s); a lock not granted or a statement stopped skips that item and says why, and no new
+    item starts once the time budget is spent. A writer therefore never waits on this module longer than
+    O(lock_timeout_ms). A concurrent reindex stopped half way leaves an invalid copy, which is dropped again.
+  - Check mode returns the plan a real run follows, item for item.
+  - The login role must own the objects or be a superuser.
+author:
+  - pgops maintainers (@pgops)
+extends_documentation_fragment:
+  - pgops.postgresql.connection
+options:
+  databases:
+    description: Databases to maintain; empty means every database that accepts connections, templates excepted.
+    type: list
+    elements: str
+    default: []
+  exclude_databases:
+    description: Databases left alone.
+    type: list
+    elements: str
+    default: []
+  actions:
+    description: What the module may do.
+    type: list
+    elements: str
+    choices: [analyze, vacuum, reindex]
+    default: [analyze, vacuum, reindex]
+  thresholds:
+    description:
+      - "When an object needs work: analyze_min_changes (500 rows), analyze_mod_ratio (0.1 of the live rows),
+        vacuum_min_dead (1000 rows), vacuum_dead_ratio (0.2 of all rows), vacuum_xid_age (150000000),
+        reindex_bloat_pct (40), reindex_min_bytes (10485760), exact_max_bytes (1073741824: the largest index
+        pgstatindex reads)."
+    type: dict
+    default: {}
+  max_objects:
+    description: The object budget, the most items one run does (per run, not per database).
+    type: int
+    default: 50
+  time_budget_s:
+    description: No item starts after this many seconds; each statement's timeout is cut to what is left.
+    type: int
+    default: 3600
+  lock_timeout_ms:
+    description: How long a statement waits for a lock before the item is skipped (C(lock_timeout)).
+    type: int
+    default: 1000
+  statement_timeout_s:
+    description: The longest one statement may run (C(statement_timeout)).
+    type: int
+    default: 1800
+  measure_bloat:
+    description: Measure index bloat with C(pgstatindex) where pgstattuple is installed (it reads each index).
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+'''
+
+EXAMPLES = r'''
+- name: Weekly maintenance, at most 30 minutes, never holding a writer more than a second
+  pgops.postgresql.maintenance:
+    time_budget_s: 1800
+    lock_timeout_ms: 1000
+  register: maintenance
+
+- name: What would run (the same plan a real run follows)
+  pgops.postgresql.maintenance:
+    databases: [app]
+    actions: [analyze]
+  check_mode: true
+
+- name: Reindex only, on indexes with more than half their pages wasted
+  pgops.postgresql.maintenance:
+    actions: [reindex]
+    thresholds:
+      reindex_bloat_pct: 50
+'''
+
+RETURN = r'''
+plan:
+  description:
+    - The items in the order they run (or ran), each with database, kind (table or index), schema, name, object
+      (quoted), action, statement, reasons, order, and the figures (bytes, dead rows, bloat_pct and bloat_method).
+    - After a real run, status (done, skipped, failed), seconds, and why when not done; put_back when an interrupted
+      reindex left an invalid copy that was dropped, left_behind and remediation when it could not be.
+  returned: always
+  type: list
+  elements: dict
+skipped:
+  description: Items past the object budget (status skipped, why object budget), up to O(max_objects) more per
+    database.
+  returned: always
+  type: list
+  elements: dict
+bloat:
+  description: The indexes whose bloat was measured or estimated (schema, name, database, bytes, bloat_pct, method).
+  returned: always
+  type: list
+  elements: dict
+findings:
+  description: One finding per item skipped (info) or failed (warning), and maintenance.done (ok) with the counts.
+  returned: always
+  type: list
+  elements: dict
+summary:
+  description: Counts of findings by severity, and done, skipped and failed items.
+  returned: always
+  type: dict
+steps:
+  description: Each item as a timed step (step, seconds, ok).
+  returned: when not in check mode
+  type: list
+  elements: dict
+queries:
+  description: Every statement run, in order.
+  returned: always
+  type: list
+  elements: str
+round_trips:
+  description: Number of statements run.
+  returned: always
+  type: int
+'''
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+LOCK_NOT_AVAILABLE = '55P03'
+
+from ansible_collections.pgops.postgresql.plugins.module_utils import _maintenance as mnt
+from ansible_collections.pgops.postgresql.plugins.module_utils import _sql_maintenance as q
+from ansible_collections.pgops.postgresql.plugins.module_utils import _validate
+from ansible_collections.pgops.postgresql.plugins.module_utils._connection import (
+    ACCEPTING_DATABASES, connect, connection_argument_spec, per_database, select_databases)
+from ansible_collections.pgops.postgresql.plugins.module_utils._errors import InjectedFault, ParameterError, PgopsError, QueryFailed
+from ansible_collections.pgops.postgresql.plugins.module_utils._findings import finding, summarize
+from ansible_collections.pgops.postgresql.plugins.module_utils._sql import identifier
+from ansible_collections.pgops.postgresql.plugins.module_utils._timing import Steps
+
+
+def collect(session, th, max_objects, measure_bloat):
+    """The candidates of one database in three statements: tables, pgstattuple's schema, indexes. Each
+    list holds up to twice the object budget, so the report names what the budget left out."""
+    max_objects = 2 * max_objects
+    tables = session.fetch_one(q.TABLES, dict(th, max_objects=max_objects))['tables']
+    measure = q.NO_MEASURE
+    if measure_bloat:
+        row = session.fetch_one(q.PGSTATTUPLE)
+        if row:
+            measure = q.MEASURE.replace('{schema}', identifier(row['schema']).as_string(session.conn))
+    args = {'min_bytes': min(th['reindex_min_bytes'], 8 * 8192), 'exact_max_bytes': th['exact_max_bytes'],
+            'max_objects': max_objects}
+    try:
+        indexes = session.fetch_one(q.INDEXES.replace('{measure}', measure), args)['indexes']
+    except QueryFailed as exc:
+        # pgstatindex locks each index it reads: one locked by someone else falls back to the estimate
+        if measure == q.NO_MEASURE or getattr(exc, 'pgcode', None) != LOCK_NOT_AVAILABLE:
+            raise
+        session.conn.rollback()
+        indexes = session.fetch_one(q.INDEXES.replace('{measure}', q.NO_MEASURE), args)['indexes']
+    return {'tables': tables, 'indexes': indexes}
+
+
+def findings_of(planned, over):
+    out = []
+    for item in planned + over:
+        if item.get('status') == 'failed':
+            out.append(finding('maintenance.failed', 'warning', '%s failed' % item['action'].capitalize(),
+                               item['object'], observed=item.get('why'), expected='%s done' % item['action'],
+                               remediation=item.get('remediation') or 'Read the error, fix its cause, run again: %s'
+                               % item['statement']))
+        elif item.get('status') == 'skipped':
+            out.append(finding('maintenance.skipped', 'info', '%s skipped' % item['action'].capitalize(),
+                               item['object'], observed=item.get('why'), expected='%s done' % item['action'],
+                               remediation='Runs again next time; to run it now: %s' % item['statement']))
+    done = [i for i in planned if i.get('status') == 'done']
+    out.append(finding('maintenance.done', 'ok', 'Maintenance done', 'server',
+                       observed='%d item(s) done, %d skipped, %d failed' % (
+                           len(done), len([i for i in planned + over if i.get('status') == 'skipped']),
+                           len([i for i in planned if i.get('status') == 'failed'])),
+                       expected='every planned item done'))
+    return out
+
+
+def main():
+    spec = connection_argument_spec()
+    spec.update(
+        databases=dict(type='list', elements='str', default=[]),
+        exclude_databases=dict(type='list', elements='str', default=[]),
+        actions=dict(type='list', elements='str', choices=list(mnt.ACTIONS), default=list(mnt.ACTIONS)),
+        thresholds=dict(type='dict', default={}),
+        max_objects=dict(type='int', default=50),
+        time_budget_s=dict(type='int', default=3600),
+        lock_timeout_ms=dict(type='int', default=1000),
+        statement_timeout_s=dict(type='int', default=1800),
+        measure_bloat=dict(type='bool', default=True),
+    )
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    p = module.params
+    t0 = time.time()
+    queries = []
+    steps = Steps()
+    try:
+        for name in ('max_objects', 'time_budget_s', 'lock_timeout_ms', 'statement_timeout_s'):
+            _validate.at_least(p, name, 1)
+        th, problem = mnt.thresholds_with_defaults(p['thresholds'])
+        if problem:
+            raise ParameterError('thresholds', problem, 'correct the value or leave it out for its default')
+        if not p['actions']:
+            raise ParameterError('actions', 'is empty', 'name at least one of analyze, vacuum, reindex')
+        session = connect(p, readonly=True, application_name='pgops_maintenance', queries=queries,
+                          lock_timeout_ms=p['lock_timeout_ms'])
+        try:
+            available = [r['datname'] for r in session.fetch_all(ACCEPTING_DATABASES)]
+            names = select_databases(available, p['databases'], p['exclude_databases'])
+            candidates = per_database(p, session, names,
+                                      lambda s: collect(s, th, p['max_objects'], p['measure_bloat']),
+                                      readonly=True, application_name='pgops_maintenance', queries=queries,
+                                      lock_timeout_ms=p['lock_timeout_ms'])
+            planned, over = mnt.plan(candidates, th, p['actions'], p['max_objects'])
+            mnt.render(planned + over, session.conn)
+        finally:
+            session.close()
+        for item in over:
+            item.update(status='skipped', why='object budget of %d item(s) spent' % p['max_objects'])
+        if not module.check_mode:
+            runner = mnt.Runner(lambda db: connect(p, dbname=db, application_name='pgops_maintenance', queries=queries),
+                                p['lock_timeout_ms'], p['statement_timeout_s'], p['time_budget_s'], queries)
+            try:
+                for item in planned:
+                    try:
+                        item.update(steps.run('%s %s' % (item['action'], item['object']), runner.run, item))
+                    except InjectedFault:
+                        raise
+                    except PgopsError as exc:
+                        item.update(status='failed', why=exc.msg)
+            finally:
+                runner.close()
+    except PgopsError as exc:
+        done = [s['step'] for s in steps.done if s['ok']]
+        module.fail_json(msg='%s%s' % (exc.msg, '. Done before it (each item stands alone; nothing is half done): %s'
+                                       % ', '.join(done) if done else ''),
+                         changed=bool(done), queries=queries, steps=steps.done)
+    bloat = [dict(database=db, schema=i['schemaname'], name=i['indexname'], table=i['tablename'], bytes=i['bytes'],
+                  bloat_pct=i['bloat_pct'], method=i['bloat_method'])
+             for db in sorted(candidates) for i in candidates[db]['indexes'] if i['bloat_method']]
+    plan_out = [mnt.public(i) for i in planned]
+    over_out = [mnt.public(i) for i in over]
+    found = findings_of(plan_out, over_out)
+    summary = summarize(found)
+    for status in ('done', 'skipped', 'failed'):
+        summary[status] = len([i for i in plan_out + over_out if i.get('status') == status])
+    changed = bool(planned) if module.check_mode else summary['done'] > 0
+    result = dict(changed=changed, plan=plan_out, skipped=over_out, bloat=bloat, findings=found, summary=summary,
+                  queries=queries, round_trips=len(queries), duration_ms=int((time.time() - t0) * 1000))
+    if not module.check_mode:
+        result['steps'] = steps.done
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
