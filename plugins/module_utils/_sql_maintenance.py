@@ -18,6 +18,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+IN_RECOVERY = "SELECT pg_is_in_recovery() AS standby"
+
 # Where pgstattuple is installed in the current database (its schema), if it is.
 PGSTATTUPLE = """
 SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace

@@ -16,17 +16,17 @@ description:
   - Finds, with one catalog statement for tables and one for indexes per database (whatever the number of
     objects), what needs work, orders it by benefit and runs it one statement at a time.
   - C(ANALYZE) for tables whose statistics are missing or stale, judged by the rows changed since the last analyze
-    against the table's size (O(thresholds.analyze_min_changes), O(thresholds.analyze_mod_ratio)), not by age.
-  - C(VACUUM) (never C(FULL)) where dead rows pass O(thresholds.vacuum_min_dead) and
-    O(thresholds.vacuum_dead_ratio), C(VACUUM (FREEZE)) where the table's transaction-ID age passes
-    O(thresholds.vacuum_xid_age); with C(ANALYZE) in the same pass when the statistics are stale too.
+    against the table's size (C(analyze_min_changes), C(analyze_mod_ratio)), not by age.
+  - C(VACUUM) (never C(FULL)) where dead rows pass C(vacuum_min_dead) and
+    C(vacuum_dead_ratio), C(VACUUM (FREEZE)) where the table's transaction-ID age passes
+    C(vacuum_xid_age); with C(ANALYZE) in the same pass when the statistics are stale too.
   - C(REINDEX INDEX CONCURRENTLY) for invalid indexes and for btree indexes whose bloat passes
-    O(thresholds.reindex_bloat_pct) (and O(thresholds.reindex_min_bytes)); C(DROP INDEX CONCURRENTLY) for the
+    C(reindex_bloat_pct) (and C(reindex_min_bytes)); C(DROP INDEX CONCURRENTLY) for the
     invalid C(_ccnew)/C(_ccold) leftovers of an interrupted concurrent reindex.
   - Index bloat comes from pgstattuple's C(pgstatindex) when the extension is installed in the database (indexes up
-    to O(thresholds.exact_max_bytes)), else from an estimate (expected leaf pages from the key columns' average
+    to C(exact_max_bytes)), else from an estimate (expected leaf pages from the key columns' average
     width in C(pg_stats) at the index's fillfactor against its actual pages); each item says which.
-  - Order of benefit: wraparound (transaction-ID age), leftovers and invalid indexes, tables never analyzed, dead
+  - Order of benefit, first to last - wraparound (transaction-ID age), leftovers and invalid indexes, tables never analyzed, dead
     rows, stale statistics, bloated indexes by bytes to gain. The first O(max_objects) items are the plan; the
     others are reported as skipped (object budget).
   - Every statement runs with O(lock_timeout_ms) and a C(statement_timeout) of O(statement_timeout_s), cut to what
@@ -34,6 +34,7 @@ description:
     item starts once the time budget is spent. A writer therefore never waits on this module longer than
     O(lock_timeout_ms). A concurrent reindex stopped half way leaves an invalid copy, which is dropped again.
   - Check mode returns the plan a real run follows, item for item.
+  - On a standby (in recovery) it does nothing and says so; the primary's maintenance replicates.
   - The login role must own the objects or be a superuser.
 author:
   - pgops maintainers (@pgops)
@@ -87,8 +88,14 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Check mode collects the candidates read-only and returns the plan a real run follows, item for item.
   diff_mode:
     support: none
+    description: Statistics, dead rows and index pages have no file to diff; the plan and each item's statement say what
+      changes.
+seealso:
+  - module: pgops.postgresql.health_check
+  - module: pgops.postgresql.backup_verify
 '''
 
 EXAMPLES = r'''
@@ -133,7 +140,8 @@ bloat:
   type: list
   elements: dict
 findings:
-  description: One finding per item skipped (info) or failed (warning), and maintenance.done (ok) with the counts.
+  description: One finding per item skipped (info) or failed (warning), maintenance.standby (info) on a standby, and
+    maintenance.done (ok) with the counts.
   returned: always
   type: list
   elements: dict
@@ -249,6 +257,9 @@ def main():
         try:
             available = [r['datname'] for r in session.fetch_all(ACCEPTING_DATABASES)]
             names = select_databases(available, p['databases'], p['exclude_databases'])
+            standby = session.fetch_one(q.IN_RECOVERY)['standby']
+            if standby:  # read-only: the primary's maintenance replicates here
+                names = []
             candidates = per_database(p, session, names,
                                       lambda s: collect(s, th, p['max_objects'], p['measure_bloat']),
                                       readonly=True, application_name='pgops_maintenance', queries=queries,
@@ -283,6 +294,11 @@ def main():
     plan_out = [mnt.public(i) for i in planned]
     over_out = [mnt.public(i) for i in over]
     found = findings_of(plan_out, over_out)
+    if standby:
+        found.insert(0, finding('maintenance.standby', 'info', 'A standby: nothing to do here', 'server',
+                                observed='in recovery (read-only)', expected='a primary',
+                                remediation='Maintenance runs on the primary; ANALYZE, VACUUM and REINDEX '
+                                            'replicate to the standbys.'))
     summary = summarize(found)
     for status in ('done', 'skipped', 'failed'):
         summary[status] = len([i for i in plan_out + over_out if i.get('status') == status])

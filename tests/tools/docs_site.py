@@ -89,8 +89,13 @@ GUIDE_ORDER = ['index', 'production', 'inventory', 'maintenance-calendar', 'arch
 
 
 def run(argv):
+    """Run a tool; an ERROR line on its output fails the build (antsibull-docs reports a module whose
+    documentation it can not read as an error, writes an error page and exits 0)."""
     print('+ ' + ' '.join(argv), flush=True)
-    subprocess.run(argv, check=True, cwd=ROOT)
+    proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
+    sys.stdout.write(proc.stdout + proc.stderr)
+    if proc.returncode != 0 or 'ERROR' in proc.stdout + proc.stderr:
+        raise SystemExit('%s failed (exit %d)' % (argv[0], proc.returncode))
 
 
 def main():

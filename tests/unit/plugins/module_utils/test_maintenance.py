@@ -3,8 +3,8 @@
 
 from ansible_collections.pgops.postgresql.plugins.module_utils import _maintenance as mnt
 
-TH, _ = mnt.thresholds_with_defaults({})
-ALL = list(mnt.ACTIONS)
+TH = mnt.thresholds_with_defaults({})[0]
+ALL = tuple(mnt.ACTIONS)
 
 
 def table(name, live=10000, dead=0, mods=0, never=False, xid=1000, schema='public'):
@@ -60,8 +60,8 @@ def test_small_or_unmeasured_indexes_are_not_rebuilt():
 
 
 def test_statements_quote_identifiers():
-    items, _ = mnt.plan({'app': {'tables': [table('we"ird; DROP', never=True, mods=1000, schema='S')],
-                                 'indexes': []}}, TH, ALL, 10)
+    items = mnt.plan({'app': {'tables': [table('we"ird; DROP', never=True, mods=1000, schema='S')],
+                                 'indexes': []}}, TH, ALL, 10)[0]
     assert items[0]['object'] == '"app"."S"."we""ird; DROP"'
     assert items[0]['_statement'].seq[1].strings == ('S', 'we"ird; DROP')
 
