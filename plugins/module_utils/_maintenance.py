@@ -4,6 +4,8 @@
 # Copyright: pgops contributors
 """Routine maintenance: a plan from the catalog, then each item run under lock and statement timeouts.
 
+``collect(session, ...)`` reads one database's candidates (three statements, whatever the number of
+objects).
 ``plan(candidates, thresholds, actions, max_objects)`` is pure: the same candidates give the same
 ordered plan, in check mode and in a real run. ``Runner.run(item)`` executes one item in an
 autocommit session of its database: a lock not granted within ``lock_timeout`` or a statement cut by
@@ -25,7 +27,7 @@ import re
 import time
 
 from ansible_collections.pgops.postgresql.plugins.module_utils import _sql_maintenance as q
-from ansible_collections.pgops.postgresql.plugins.module_utils._errors import PgopsError
+from ansible_collections.pgops.postgresql.plugins.module_utils._errors import PgopsError, QueryFailed
 from ansible_collections.pgops.postgresql.plugins.module_utils._sql import compose, identifier, keywords, quoted
 
 try:
@@ -147,6 +149,29 @@ def plan(candidates, thresholds, actions, max_objects):
     return items[:max_objects], items[max_objects:]
 
 
+def collect(session, th, max_objects, measure_bloat):
+    """The candidates of one database in three statements: tables, pgstattuple's schema, indexes. Each
+    list holds up to twice the object budget, so the report names what the budget left out."""
+    max_objects = 2 * max_objects
+    tables = session.fetch_one(q.TABLES, dict(th, max_objects=max_objects))['tables']
+    measure = q.NO_MEASURE
+    if measure_bloat:
+        row = session.fetch_one(q.PGSTATTUPLE)
+        if row:
+            measure = q.MEASURE.replace('{schema}', identifier(row['schema']).as_string(session.conn))
+    args = {'min_bytes': min(th['reindex_min_bytes'], 8 * 8192), 'exact_max_bytes': th['exact_max_bytes'],
+            'max_objects': max_objects}
+    try:
+        indexes = session.fetch_one(q.INDEXES.replace('{measure}', measure), args)['indexes']
+    except QueryFailed as exc:
+        # pgstatindex locks each index it reads: one locked by someone else falls back to the estimate
+        if measure == q.NO_MEASURE or getattr(exc, 'pgcode', None) != psycopg2.errorcodes.LOCK_NOT_AVAILABLE:
+            raise
+        session.conn.rollback()
+        indexes = session.fetch_one(q.INDEXES.replace('{measure}', q.NO_MEASURE), args)['indexes']
+    return {'tables': tables, 'indexes': indexes}
+
+
 def render(items, conn):
     """Write each item's statement as text (quoting identifiers needs a connection)."""
     for item in items:
@@ -162,12 +187,11 @@ class Runner(object):
     """Runs plan items database by database in autocommit sessions (VACUUM and REINDEX CONCURRENTLY
     can not run inside a transaction block)."""
 
-    def __init__(self, open_session, lock_timeout_ms, statement_timeout_s, time_budget_s, queries):
+    def __init__(self, open_session, lock_timeout_ms, statement_timeout_s, time_budget_s):
         self.open_session = open_session
         self.lock_timeout_ms = lock_timeout_ms
         self.statement_timeout_s = statement_timeout_s
         self.time_budget_s = time_budget_s
-        self.queries = queries
         self.sessions = {}
         self.started = time.time()
 

@@ -169,45 +169,20 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-LOCK_NOT_AVAILABLE = '55P03'
-
 from ansible_collections.pgops.postgresql.plugins.module_utils import _maintenance as mnt
 from ansible_collections.pgops.postgresql.plugins.module_utils import _sql_maintenance as q
 from ansible_collections.pgops.postgresql.plugins.module_utils import _validate
 from ansible_collections.pgops.postgresql.plugins.module_utils._connection import (
     ACCEPTING_DATABASES, connect, connection_argument_spec, per_database, select_databases)
-from ansible_collections.pgops.postgresql.plugins.module_utils._errors import InjectedFault, ParameterError, PgopsError, QueryFailed
+from ansible_collections.pgops.postgresql.plugins.module_utils._errors import InjectedFault, ParameterError, PgopsError
 from ansible_collections.pgops.postgresql.plugins.module_utils._findings import finding, summarize
-from ansible_collections.pgops.postgresql.plugins.module_utils._sql import identifier
 from ansible_collections.pgops.postgresql.plugins.module_utils._timing import Steps
 
 
-def collect(session, th, max_objects, measure_bloat):
-    """The candidates of one database in three statements: tables, pgstattuple's schema, indexes. Each
-    list holds up to twice the object budget, so the report names what the budget left out."""
-    max_objects = 2 * max_objects
-    tables = session.fetch_one(q.TABLES, dict(th, max_objects=max_objects))['tables']
-    measure = q.NO_MEASURE
-    if measure_bloat:
-        row = session.fetch_one(q.PGSTATTUPLE)
-        if row:
-            measure = q.MEASURE.replace('{schema}', identifier(row['schema']).as_string(session.conn))
-    args = {'min_bytes': min(th['reindex_min_bytes'], 8 * 8192), 'exact_max_bytes': th['exact_max_bytes'],
-            'max_objects': max_objects}
-    try:
-        indexes = session.fetch_one(q.INDEXES.replace('{measure}', measure), args)['indexes']
-    except QueryFailed as exc:
-        # pgstatindex locks each index it reads: one locked by someone else falls back to the estimate
-        if measure == q.NO_MEASURE or getattr(exc, 'pgcode', None) != LOCK_NOT_AVAILABLE:
-            raise
-        session.conn.rollback()
-        indexes = session.fetch_one(q.INDEXES.replace('{measure}', q.NO_MEASURE), args)['indexes']
-    return {'tables': tables, 'indexes': indexes}
-
-
-def findings_of(planned, over):
+def findings_of(items, counts):
+    """One finding per item skipped (info) or failed (warning), and maintenance.done with the counts."""
     out = []
-    for item in planned + over:
+    for item in items:
         if item.get('status') == 'failed':
             out.append(finding('maintenance.failed', 'warning', '%s failed' % item['action'].capitalize(),
                                item['object'], observed=item.get('why'), expected='%s done' % item['action'],
@@ -217,11 +192,8 @@ def findings_of(planned, over):
             out.append(finding('maintenance.skipped', 'info', '%s skipped' % item['action'].capitalize(),
                                item['object'], observed=item.get('why'), expected='%s done' % item['action'],
                                remediation='Runs again next time; to run it now: %s' % item['statement']))
-    done = [i for i in planned if i.get('status') == 'done']
     out.append(finding('maintenance.done', 'ok', 'Maintenance done', 'server',
-                       observed='%d item(s) done, %d skipped, %d failed' % (
-                           len(done), len([i for i in planned + over if i.get('status') == 'skipped']),
-                           len([i for i in planned if i.get('status') == 'failed'])),
+                       observed='%(done)d item(s) done, %(skipped)d skipped, %(failed)d failed' % counts,
                        expected='every planned item done'))
     return out
 
@@ -261,7 +233,7 @@ def main():
             if standby:  # read-only: the primary's maintenance replicates here
                 names = []
             candidates = per_database(p, session, names,
-                                      lambda s: collect(s, th, p['max_objects'], p['measure_bloat']),
+                                      lambda s: mnt.collect(s, th, p['max_objects'], p['measure_bloat']),
                                       readonly=True, application_name='pgops_maintenance', queries=queries,
                                       lock_timeout_ms=p['lock_timeout_ms'])
             planned, over = mnt.plan(candidates, th, p['actions'], p['max_objects'])
@@ -272,7 +244,7 @@ def main():
             item.update(status='skipped', why='object budget of %d item(s) spent' % p['max_objects'])
         if not module.check_mode:
             runner = mnt.Runner(lambda db: connect(p, dbname=db, application_name='pgops_maintenance', queries=queries),
-                                p['lock_timeout_ms'], p['statement_timeout_s'], p['time_budget_s'], queries)
+                                p['lock_timeout_ms'], p['statement_timeout_s'], p['time_budget_s'])
             try:
                 for item in planned:
                     try:
@@ -293,15 +265,16 @@ def main():
              for db in sorted(candidates) for i in candidates[db]['indexes'] if i['bloat_method']]
     plan_out = [mnt.public(i) for i in planned]
     over_out = [mnt.public(i) for i in over]
-    found = findings_of(plan_out, over_out)
+    counts = dict((status, len([i for i in plan_out + over_out if i.get('status') == status]))
+                  for status in ('done', 'skipped', 'failed'))
+    found = findings_of(plan_out + over_out, counts)
     if standby:
         found.insert(0, finding('maintenance.standby', 'info', 'A standby: nothing to do here', 'server',
                                 observed='in recovery (read-only)', expected='a primary',
                                 remediation='Maintenance runs on the primary; ANALYZE, VACUUM and REINDEX '
                                             'replicate to the standbys.'))
     summary = summarize(found)
-    for status in ('done', 'skipped', 'failed'):
-        summary[status] = len([i for i in plan_out + over_out if i.get('status') == status])
+    summary.update(counts)
     changed = bool(planned) if module.check_mode else summary['done'] > 0
     result = dict(changed=changed, plan=plan_out, skipped=over_out, bloat=bloat, findings=found, summary=summary,
                   queries=queries, round_trips=len(queries), duration_ms=int((time.time() - t0) * 1000))

@@ -15,20 +15,7 @@ import yaml
 
 from tests.harness.pgbackrest import Stanza
 from tests.harness.pgcluster import COLLECTIONS, ROOT, PgCluster, wait_for
-
-PLANT = """
-CREATE TABLE stale (id int PRIMARY KEY, v text) WITH (autovacuum_enabled = false);
-INSERT INTO stale SELECT g, 'x' FROM generate_series(1, 20000) g;
-CREATE TABLE dead (id int PRIMARY KEY, v text) WITH (autovacuum_enabled = false);
-INSERT INTO dead SELECT g, repeat('x', 50) FROM generate_series(1, 20000) g;
-ANALYZE dead;
-DELETE FROM dead WHERE id % 2 = 0;
-CREATE TABLE fixable (id int, k int) WITH (autovacuum_enabled = false);
-INSERT INTO fixable SELECT g, g FROM generate_series(1, 100) g;
-CREATE INDEX fixable_k ON fixable (k);
-UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'fixable_k'::regclass;
-ANALYZE fixable;
-"""
+from tests.harness.planted import plant
 
 
 def host(cluster, name, **extra):
@@ -56,9 +43,7 @@ def play(tmp_path, hosts):
 @pytest.fixture()
 def estate():
     planted = PgCluster(settings={'autovacuum': 'off'}).start()
-    planted.psql(PLANT)
-    assert wait_for(lambda: planted.psql("SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'dead'")
-                    == '10000', 10)
+    plant(planted)
     stanza = Stanza(name='weekly').start()
     stanza.cluster.psql('CREATE TABLE t AS SELECT generate_series(1, 1000) AS i')
     stanza.backup('full')

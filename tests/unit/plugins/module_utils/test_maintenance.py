@@ -60,8 +60,8 @@ def test_small_or_unmeasured_indexes_are_not_rebuilt():
 
 
 def test_statements_quote_identifiers():
-    items = mnt.plan({'app': {'tables': [table('we"ird; DROP', never=True, mods=1000, schema='S')],
-                                 'indexes': []}}, TH, ALL, 10)[0]
+    candidates = {'app': {'tables': [table('we"ird; DROP', never=True, mods=1000, schema='S')], 'indexes': []}}
+    items = mnt.plan(candidates, TH, ALL, 10)[0]
     assert items[0]['object'] == '"app"."S"."we""ird; DROP"'
     assert items[0]['_statement'].seq[1].strings == ('S', 'we"ird; DROP')
 
