@@ -27,7 +27,8 @@ import re
 import time
 
 from ansible_collections.pgops.postgresql.plugins.module_utils import _sql_maintenance as q
-from ansible_collections.pgops.postgresql.plugins.module_utils._errors import PgopsError, QueryFailed
+from ansible_collections.pgops.postgresql.plugins.module_utils._checks.indexes import index_bloat
+from ansible_collections.pgops.postgresql.plugins.module_utils._errors import PgopsError
 from ansible_collections.pgops.postgresql.plugins.module_utils._sql import compose, identifier, keywords, quoted
 
 try:
@@ -154,21 +155,8 @@ def collect(session, th, max_objects, measure_bloat):
     list holds up to twice the object budget, so the report names what the budget left out."""
     max_objects = 2 * max_objects
     tables = session.fetch_one(q.TABLES, dict(th, max_objects=max_objects))['tables']
-    measure = q.NO_MEASURE
-    if measure_bloat:
-        row = session.fetch_one(q.PGSTATTUPLE)
-        if row:
-            measure = q.MEASURE.replace('{schema}', identifier(row['schema']).as_string(session.conn))
-    args = {'min_bytes': min(th['reindex_min_bytes'], 8 * 8192), 'exact_max_bytes': th['exact_max_bytes'],
-            'max_objects': max_objects}
-    try:
-        indexes = session.fetch_one(q.INDEXES.replace('{measure}', measure), args)['indexes']
-    except QueryFailed as exc:
-        # pgstatindex locks each index it reads: one locked by someone else falls back to the estimate
-        if measure == q.NO_MEASURE or getattr(exc, 'pgcode', None) != psycopg2.errorcodes.LOCK_NOT_AVAILABLE:
-            raise
-        session.conn.rollback()
-        indexes = session.fetch_one(q.INDEXES.replace('{measure}', q.NO_MEASURE), args)['indexes']
+    indexes = index_bloat(session, min(th['reindex_min_bytes'], 8 * 8192), th['exact_max_bytes'], max_objects,
+                          measure_bloat)
     return {'tables': tables, 'indexes': indexes}
 
 

@@ -63,6 +63,8 @@ def base(name, e):
         'failover': lambda: c.login(action='status', nodes=[dict(name='n1', host=c.socket_dir, port=c.port)]),
         'health_check': c.login,
         'maintenance': c.login,
+        'index_review': c.login,
+        'amcheck': c.login,
         'role_audit': c.login,
         'security_audit': c.login,
         'backup_verify': lambda: dict(stanza='corpus'),
@@ -232,6 +234,24 @@ CASES = [
     ('maintenance', {'time_budget_s': 0}, 'time_budget_s'),
     ('maintenance', {'databases': ['no_such_db']}, 'databases'),
     ('maintenance', {'databases': ['app\nDROP']}, 'databases'),
+    ('index_review', {'thresholds': {'unused_min_bytes': -1}}, 'thresholds.unused_min_bytes'),
+    ('index_review', {'thresholds': {'bloat_warning_pct': 'high'}}, 'thresholds.bloat_warning_pct'),
+    ('index_review', {'thresholds': {'no_such': 1}}, 'thresholds'),
+    ('index_review', {'checks': ['unused; DROP TABLE t']}, 'checks'),
+    ('index_review', {'databases': ["app' OR '1"]}, 'databases'),
+    ('index_review', {'used_elsewhere': [{'database': 'x', 'schema': 's', 'index': 'i', 'extra': 1}]},
+     'used_elsewhere[0]'),
+    ('index_review', {'used_elsewhere': [{'database': 'x'}]}, 'used_elsewhere'),
+    ('index_review', {'used_elsewhere': 'public.t_idx'}, 'used_elsewhere'),
+    ('index_review', {'cadence': 'hourly'}, 'cadence'),
+    ('amcheck', {'cursor': {'database': 'postgres', 'oid': '1; DROP TABLE t'}}, 'cursor.oid'),
+    ('amcheck', {'cursor': 'postgres:1'}, 'cursor'),
+    ('amcheck', {'cursor': {'database': '', 'oid': 1}}, 'cursor'),
+    ('amcheck', {'time_budget_s': 0}, 'time_budget_s'),
+    ('amcheck', {'max_relations': -5}, 'max_relations'),
+    ('amcheck', {'lock_timeout_ms': 0}, 'lock_timeout_ms'),
+    ('amcheck', {'databases': ['no_such_db']}, 'databases'),
+    ('amcheck', {'databases': ['app\nDROP']}, 'databases'),
     ('health_check', {'statement_timeout': -1}, 'statement_timeout'),
     ('health_check', {'databases': [QUOTE]}, 'databases'),
     ('health_check', {'waivers': [{'id': 'health.no_such', 'reason': 'x', 'expires': '2099-01-01'}]}, 'waivers'),
@@ -353,7 +373,8 @@ def test_the_corpus_is_broad():
     assert len(CASES) > 150
     assert {m for m, dummy, dummy2 in CASES} == {
         'settings', 'hba', 'ssl_config', 'cluster_service', 'standby', 'pitr_restore', 'failover', 'health_check',
-        'maintenance', 'role_audit', 'security_audit', 'backup_verify', 'report', 'restore_test', 'write_probe'}
+        'maintenance', 'role_audit', 'security_audit', 'backup_verify', 'report', 'restore_test', 'write_probe',
+        'index_review', 'amcheck'}
     strings = set()
 
     def walk(value):

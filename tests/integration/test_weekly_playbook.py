@@ -44,7 +44,9 @@ def play(tmp_path, hosts):
 def estate():
     planted = PgCluster(settings={'autovacuum': 'off'}).start()
     plant(planted)
+    planted.psql('CREATE EXTENSION amcheck')
     stanza = Stanza(name='weekly').start()
+    stanza.cluster.psql('CREATE EXTENSION amcheck')
     stanza.cluster.psql('CREATE TABLE t AS SELECT generate_series(1, 1000) AS i')
     stanza.backup('full')
     scratch = tempfile.mkdtemp(prefix='pgops-weekly-')  # postgres restores here: not under pytest's 0700 tmp
@@ -61,7 +63,7 @@ def findings(run_dir, name):
 
 def test_weekly_maintains_verifies_and_restores(estate, tmp_path):
     planted, stanza, scratch = estate
-    hosts = {'db-planted': host(planted, 'planted'),
+    hosts = {'db-planted': host(planted, 'planted', pgops_amcheck_max_relations=40),
              'db-backed': host(stanza.cluster, 'backed', pgops_backup_enabled=True, pgbackrest_stanza='weekly',
                                pgops_pgbackrest_config=stanza.config, pgops_restore_scratch_root=scratch)}
     proc, run_dir = play(tmp_path, hosts)
@@ -80,6 +82,12 @@ def test_weekly_maintains_verifies_and_restores(estate, tmp_path):
     for name in ('db-planted', 'db-backed', 'fleet-summary'):
         for ext in ('json', 'md', 'html'):
             assert os.path.getsize(os.path.join(run_dir, '%s.%s' % (name, ext))) > 0
+    # amcheck: 40 relations on the planted host, where it stopped kept on the controller; all of them on the other
+    assert done['amcheck.coverage']['observed'].startswith('40 of '), done['amcheck.coverage']
+    assert backed['amcheck.corruption']['severity'] == 'ok' and 'completed' in backed['amcheck.coverage']['observed']
+    state = tmp_path / 'reports' / 'weekly' / 'amcheck' / 'db-planted.json'
+    first_cursor = json.loads(state.read_text())['next_cursor']
+    assert first_cursor['database'] == 'postgres' and first_cursor['oid'] > 0
 
     # a week later nothing is left to do
     assert wait_for(lambda: planted.psql("SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'dead'") == '0',
@@ -88,3 +96,6 @@ def test_weekly_maintains_verifies_and_restores(estate, tmp_path):
     assert proc.returncode == 0, proc.stdout[-4000:]
     done = dict((f['id'], f) for f in findings(run_dir, 'db-planted'))
     assert done['maintenance.done']['observed'] == '0 item(s) done, 0 skipped, 0 failed', done
+    # the rotation went on where it stopped
+    assert json.loads(state.read_text())['next_cursor']['oid'] > first_cursor['oid'] or \
+        'completed' in done['amcheck.coverage']['observed'], done['amcheck.coverage']

@@ -47,8 +47,8 @@ def rewrite(source, registry):
 
 
 def modules():
-    from ansible_collections.pgops.postgresql.plugins.module_utils._checks import health
-    return {'health_check': health.REGISTRY}
+    from ansible_collections.pgops.postgresql.plugins.module_utils._checks import health, indexes
+    return {'health_check': health.REGISTRY, 'index_review': indexes.REGISTRY}
 
 
 def main(argv):

@@ -37,7 +37,7 @@ class Pipeline(object):
     names, cadence, waivers) before anything connects.
     """
 
-    def __init__(self, registry, params, application_name, statement_timeout_ms=None):
+    def __init__(self, registry, params, application_name, statement_timeout_ms=None, lock_timeout_ms=None):
         self.started = time.time()
         self.registry = registry
         self.params = params
@@ -46,7 +46,7 @@ class Pipeline(object):
         self.selected = registry.select(params.get('checks'), params.get('skip_checks'), params.get('cadence'))
         self.waivers = parse_waivers(params.get('waivers'), known_ids=registry.ids)
         self.opts = dict(readonly=True, application_name=application_name, statement_timeout_ms=statement_timeout_ms,
-                         queries=self.queries)
+                         lock_timeout_ms=lock_timeout_ms, queries=self.queries)
 
     def needs(self, fact):
         return self.registry.needs(self.selected, fact)

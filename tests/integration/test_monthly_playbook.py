@@ -1,0 +1,100 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""playbooks/monthly.yml for real: a primary with planted index problems and a streaming standby
+that scans one index the primary never does; the index review runs on the primary with the
+standby's usage (that index is not called unused), the security audit runs on both, and a second
+month's run is compared with the first."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from tests.harness.pgcluster import COLLECTIONS, ROOT, wait_for
+from tests.harness.planted import plant_index_problems
+from tests.harness.replication import ReplicaSet
+
+TH = {'unused_min_bytes': 1024 * 1024, 'unused_min_stats_days': 0}
+
+
+def node(cluster, name, **extra):
+    values = {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable,
+              'postgresql_version': '15', 'postgresql_bin_dir': cluster.bin_dir, 'postgresql_cluster_name': name,
+              'postgresql_port': cluster.port, 'postgresql_socket_dir': cluster.socket_dir,
+              'postgresql_admin_user': 'postgres', 'pgops_index_review_databases': ['idx'],
+              'pgops_index_review_thresholds': TH}
+    values.update(extra)
+    return values
+
+
+def play(tmp_path, hosts, month):
+    inventory = tmp_path / 'hosts.yml'
+    inventory.write_text(yaml.safe_dump({'all': {'children': {'postgresql': {'hosts': hosts}}}}))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, PGOPS_REPORT_DIR=str(tmp_path / 'reports'),
+               ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_NOCOLOR='1')
+    argv = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', str(inventory),
+            '-e', 'pgops_month_override=%s' % month, os.path.join(ROOT, 'playbooks', 'monthly.yml')]
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=str(tmp_path), check=False)
+    return proc, tmp_path / 'reports' / 'monthly' / month
+
+
+@pytest.fixture(scope='module')
+def pair():
+    rs = ReplicaSet(standbys=1)
+    primary, standby = rs.nodes['n1'], rs.nodes['n2']
+    primary.psql('CREATE DATABASE idx')
+    plant_index_problems(primary, 'idx')
+    # the standby has the objects once it replayed the primary's current position
+    lsn = primary.psql('SELECT pg_current_wal_lsn()')
+    assert wait_for(lambda: standby.psql("SELECT pg_last_wal_replay_lsn() >= '%s'" % lsn) == 't', 30)
+    standby.psql("SET enable_seqscan = off; SET enable_bitmapscan = off;"
+                 "SELECT count(*) FROM big WHERE note = md5('7')", db='idx')
+    assert wait_for(lambda: standby.psql(
+        "SELECT idx_scan > 0 FROM pg_stat_user_indexes WHERE indexrelname = 'big_note'", db='idx') == 't', 10)
+    yield rs
+    rs.destroy()
+
+
+def host_findings(run_dir, host):
+    return json.load(open(os.path.join(str(run_dir), '%s.json' % host)))['hosts'][0]['findings']
+
+
+def test_monthly_review_with_a_standby(pair, tmp_path):
+    primary, standby = pair.nodes['n1'], pair.nodes['n2']
+    hosts = {'db1': node(primary, 'p'),
+             'db2': node(standby, 's', postgresql_topology_role='standby', postgresql_primary_host='db1')}
+    proc, run_dir = play(tmp_path, hosts, '2026-11')
+    assert 'db1' in proc.stdout, proc.stdout + proc.stderr
+    assert (run_dir / 'fleet-summary.json').exists(), proc.stdout + proc.stderr
+    primary_findings = host_findings(run_dir, 'db1')
+    index = sorted((f['id'], f['object']) for f in primary_findings
+                   if f['id'].startswith('index.') and f['severity'] in ('warning', 'critical'))
+    # big_note is scanned on the standby only: not unused
+    assert index == sorted([
+        ('index.redundant', 'idx.public.big_a'),
+        ('index.redundant', 'idx.public.big_b2'),
+        ('index.invalid', 'idx.public.fixable_k'),
+        ('index.bloated', 'idx.public.bloated_v'),
+        ('index.fk_unindexed', 'idx.public.child'),
+        ('index.seq_scan_heavy', 'idx.public.scanned'),
+    ]), primary_findings
+    # the security audit ran on both; the standby's index usage served the primary, no review of its own
+    assert any(f['id'].startswith('sec.') for f in primary_findings)
+    standby_findings = host_findings(run_dir, 'db2')
+    assert any(f['id'].startswith('sec.') for f in standby_findings)
+    assert not any(f['id'].startswith('index.') for f in standby_findings), standby_findings
+    assert (tmp_path / 'reports' / 'monthly' / 'latest.txt').read_text().strip() == \
+        str(run_dir / 'fleet-summary.html')
+
+    # without the standby in the play, big_note is unused on the primary
+    proc, alone = play(tmp_path, {'db1': hosts['db1']}, '2026-12')
+    ids = [(f['id'], f['object']) for f in host_findings(alone, 'db1')]
+    assert ('index.unused', 'idx.public.big_note') in ids, proc.stdout
+    # and the fleet report is compared with last month's
+    fleet = json.load(open(str(alone / 'fleet-summary.json')))
+    changes = fleet['changes']
+    new = [(r['host'], r['id'], r['object']) for r in changes['new']]
+    assert ('db1', 'index.unused', 'idx.public.big_note') in new, changes
+    assert any(f['id'].startswith('sec.') for f in changes['still_open']), changes
