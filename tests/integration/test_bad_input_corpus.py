@@ -65,6 +65,7 @@ def base(name, e):
         'maintenance': c.login,
         'index_review': c.login,
         'amcheck': c.login,
+        'performance_review': c.login,
         'role_audit': c.login,
         'security_audit': c.login,
         'backup_verify': lambda: dict(stanza='corpus'),
@@ -248,6 +249,13 @@ CASES = [
     ('amcheck', {'cursor': 'postgres:1'}, 'cursor'),
     ('amcheck', {'cursor': {'database': '', 'oid': 1}}, 'cursor'),
     ('amcheck', {'time_budget_s': 0}, 'time_budget_s'),
+    ('performance_review', {'baseline': {'statements': 'x'}}, 'baseline'),
+    ('performance_review', {'baseline': {'statements': {'d/r/1': {'calls': True, 'total_ms': 1}}}}, 'baseline'),
+    ('performance_review', {'baseline': "{'statements': {}}\nDROP"}, 'baseline'),
+    ('performance_review', {'top': 0}, 'top'),
+    ('performance_review', {'snapshot_size': -1}, 'snapshot_size'),
+    ('performance_review', {'thresholds': {'new_heavy_pct': 120}}, 'thresholds.new_heavy_pct'),
+    ('performance_review', {'checks': ['regression\n']}, 'checks'),
     ('amcheck', {'max_relations': -5}, 'max_relations'),
     ('amcheck', {'lock_timeout_ms': 0}, 'lock_timeout_ms'),
     ('amcheck', {'databases': ['no_such_db']}, 'databases'),
@@ -374,7 +382,7 @@ def test_the_corpus_is_broad():
     assert {m for m, dummy, dummy2 in CASES} == {
         'settings', 'hba', 'ssl_config', 'cluster_service', 'standby', 'pitr_restore', 'failover', 'health_check',
         'maintenance', 'role_audit', 'security_audit', 'backup_verify', 'report', 'restore_test', 'write_probe',
-        'index_review', 'amcheck'}
+        'index_review', 'amcheck', 'performance_review'}
     strings = set()
 
     def walk(value):

@@ -42,8 +42,9 @@ def play(tmp_path, hosts, month):
 
 @pytest.fixture(scope='module')
 def pair():
-    rs = ReplicaSet(standbys=1)
+    rs = ReplicaSet(standbys=1, settings={'shared_preload_libraries': 'pg_stat_statements'})
     primary, standby = rs.nodes['n1'], rs.nodes['n2']
+    primary.psql('CREATE EXTENSION pg_stat_statements')
     primary.psql('CREATE DATABASE idx')
     plant_index_problems(primary, 'idx')
     # the standby has the objects once it replayed the primary's current position
@@ -88,6 +89,11 @@ def test_monthly_review_with_a_standby(pair, tmp_path):
     assert (tmp_path / 'reports' / 'monthly' / 'latest.txt').read_text().strip() == \
         str(run_dir / 'fleet-summary.html')
 
+    # the performance review ran on both, and its snapshot is kept for next month
+    assert [f['severity'] for f in primary_findings if f['id'] == 'perf.unavailable'] == ['ok']
+    snapshot = json.loads((tmp_path / 'reports' / 'monthly' / 'statements' / 'db1.json').read_text())
+    assert snapshot['statements'] and snapshot['taken_at'].endswith('Z')
+
     # without the standby in the play, big_note is unused on the primary
     proc, alone = play(tmp_path, {'db1': hosts['db1']}, '2026-12')
     ids = [(f['id'], f['object']) for f in host_findings(alone, 'db1')]
@@ -98,3 +104,4 @@ def test_monthly_review_with_a_standby(pair, tmp_path):
     new = [(r['host'], r['id'], r['object']) for r in changes['new']]
     assert ('db1', 'index.unused', 'idx.public.big_note') in new, changes
     assert any(f['id'].startswith('sec.') for f in changes['still_open']), changes
+    assert 'perf.review_failed' not in [f['id'] for f in host_findings(alone, 'db1')]

@@ -47,8 +47,9 @@ def rewrite(source, registry):
 
 
 def modules():
-    from ansible_collections.pgops.postgresql.plugins.module_utils._checks import health, indexes
-    return {'health_check': health.REGISTRY, 'index_review': indexes.REGISTRY}
+    from ansible_collections.pgops.postgresql.plugins.module_utils._checks import health, indexes, performance
+    return {'health_check': health.REGISTRY, 'index_review': indexes.REGISTRY,
+            'performance_review': performance.REGISTRY}
 
 
 def main(argv):
