@@ -16,6 +16,7 @@ try:
 except ImportError:  # pragma: no cover - Python 2
     from cgi import escape as _escape
 
+from ansible_collections.pgops.postgresql.plugins.module_utils import _plots
 from ansible_collections.pgops.postgresql.plugins.module_utils._findings import (
     SEVERITIES, failing, finding, rank, sort_findings, summarize)
 
@@ -41,6 +42,9 @@ def host_entry(host, result):
              'metrics': result.get('metrics') or {}}
     if any(f.get('section') for f in findings):
         entry['scores'] = section_scores(findings)
+    plots = [p for p in (result.get('plots') or []) if _plots.valid(p)]
+    if plots:
+        entry['plots'] = plots
     return entry
 
 
@@ -97,6 +101,11 @@ def _md(text):
     return _MD_SPECIAL.sub(r'\\\1', re.sub(r'[\r\n]+', ' ', value))
 
 
+def _md_row(row):
+    """A Markdown table row of plot numbers: series and labels are data, so no line break may end it."""
+    return re.sub(r'[\r\n]+', ' ', row)
+
+
 def _counts(summary):
     return ', '.join('%s %d' % (s, summary[s]) for s in reversed(SEVERITIES)) + ', waived %d' % summary['waived']
 
@@ -133,6 +142,8 @@ def render_markdown(report):
         oks = [f['id'] for f in h['findings'] if f['severity'] == 'ok']
         if oks:
             lines += ['', 'Passed: %s' % ', '.join('`%s`' % i for i in oks)]
+        for plot in h.get('plots') or []:
+            lines += ['', '### %s' % _md(plot.get('title', '')), ''] + [_md_row(r) for r in _plots.table(plot)]
     return '\n'.join(lines).rstrip() + '\n'
 
 
@@ -152,6 +163,8 @@ th{background:#eaeef2}
 .finding dt{font-weight:600;color:#57606a}.finding dd{margin:0;word-break:break-word}
 .waived{opacity:.75}.badge{font-size:12px;padding:1px 6px;border-radius:3px;color:#fff}
 code{font-size:13px}
+.plots figure{background:#fff;border:1px solid #d0d7de;margin:8px 0;padding:4px;display:inline-block;max-width:100%}
+.plots svg{max-width:100%;height:auto;font-family:inherit}
 """
 
 
@@ -174,7 +187,9 @@ def _finding_html(f):
 
 def render_html(report):
     s = report['summary']
+    # The policy forbids every load: the page is self-contained, and no text in it can fetch anything.
     out = ['<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
+           '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            '<title>%s</title><style>%s</style></head><body>' % (_h(report['title']), _CSS),
            '<header class="sev-%s"><h1>%s: %s</h1><p>Generated %s. %d host(s).</p></header><main>' % (
@@ -216,6 +231,9 @@ def render_html(report):
         if oks:
             out.append('<details><summary>Passed checks (%d)</summary><ul>%s</ul></details>' % (
                 len(oks), ''.join('<li><code>%s</code> %s</li>' % (_h(f['id']), _h(f['title'])) for f in oks)))
+        plots = [_plots.svg(p) for p in h.get('plots') or []]
+        if any(plots):
+            out.append('<section class="plots">%s</section>' % ''.join(plots))
         if h.get('metrics'):
             out.append('<details><summary>Metrics</summary><pre>%s</pre></details>' % _h(
                 json.dumps(h['metrics'], indent=2, sort_keys=True, default=str)))

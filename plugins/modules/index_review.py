@@ -151,6 +151,11 @@ scanned:
   type: list
   elements: dict
   sample: [{database: app, schema: public, index: orders_created_idx, scans: 1200}]
+plots:
+  description: The report's picture (the indexes with the most free space, in bytes), for the report module.
+  returned: unless scanned_only
+  type: list
+  elements: dict
 in_recovery:
   description: Whether the server is a standby.
   returned: always
@@ -213,7 +218,7 @@ def run(params):
     finally:
         session.close()
     findings = pipeline.registry.evaluate(facts, th, pipeline.selected)
-    return pipeline.finish(findings, in_recovery=in_recovery, statistics_age_days=dict(
+    return pipeline.finish(findings, in_recovery=in_recovery, plots=review.plots(facts), statistics_age_days=dict(
         (db, round(f['stats_age_s'] / 86400.0, 1)) for db, f in facts['databases'].items()))
 
 

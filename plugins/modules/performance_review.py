@@ -113,6 +113,11 @@ top:
   description: The period's top statements by total_ms, mean_ms, calls, shared_blks_read and temp_blks_written.
   returned: always
   type: dict
+plots:
+  description: The report's picture (top statements by total time in the period), for the report module.
+  returned: always
+  type: list
+  elements: dict
 server:
   description: cache_hit_pct, temp_files, temp_bytes, checkpoints_timed, checkpoints_requested, buffers_backend, buffers_written.
   returned: always
@@ -164,6 +169,7 @@ def run(params):
     extra = dict(top=perf.tops(rows, params['top']), server=facts['server'],
                  period='since %s' % baseline.get('taken_at', 'the previous snapshot') if baseline
                  else 'since the statistics reset')
+    extra['plots'] = perf.plots(extra['top'])
     if facts['statements'] is not None:
         extra['snapshot'] = perf.snapshot(rows, taken_at)
         extra['statements_tracked'] = facts['statements']['statements']

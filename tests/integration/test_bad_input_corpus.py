@@ -66,6 +66,7 @@ def base(name, e):
         'index_review': c.login,
         'amcheck': c.login,
         'performance_review': c.login,
+        'capacity': lambda: dict(history_dir=e['scratch'], hosts=['db1']),
         'role_audit': c.login,
         'security_audit': c.login,
         'backup_verify': lambda: dict(stanza='corpus'),
@@ -253,6 +254,12 @@ CASES = [
     ('performance_review', {'baseline': {'statements': {'d/r/1': {'calls': True, 'total_ms': 1}}}}, 'baseline'),
     ('performance_review', {'baseline': "{'statements': {}}\nDROP"}, 'baseline'),
     ('performance_review', {'top': 0}, 'top'),
+    ('capacity', {'hosts': ['db1\nDROP']}, 'hosts'),
+    ('capacity', {'hosts': ['../etc/passwd']}, 'hosts'),
+    ('capacity', {'thresholds': {'days_full_warning': 10, 'days_full_critical': 30}}, 'thresholds.days_full_warning'),
+    ('capacity', {'thresholds': {'window_days': 0}}, 'window_days'),
+    ('capacity', {'thresholds': {'min_points': 'x'}}, 'thresholds.min_points'),
+    ('capacity', {'checks': ['trend']}, 'checks'),
     ('performance_review', {'snapshot_size': -1}, 'snapshot_size'),
     ('performance_review', {'thresholds': {'new_heavy_pct': 120}}, 'thresholds.new_heavy_pct'),
     ('performance_review', {'checks': ['regression\n']}, 'checks'),
@@ -382,7 +389,7 @@ def test_the_corpus_is_broad():
     assert {m for m, dummy, dummy2 in CASES} == {
         'settings', 'hba', 'ssl_config', 'cluster_service', 'standby', 'pitr_restore', 'failover', 'health_check',
         'maintenance', 'role_audit', 'security_audit', 'backup_verify', 'report', 'restore_test', 'write_probe',
-        'index_review', 'amcheck', 'performance_review'}
+        'index_review', 'amcheck', 'performance_review', 'capacity'}
     strings = set()
 
     def walk(value):

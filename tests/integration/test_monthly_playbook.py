@@ -12,7 +12,9 @@ import sys
 import pytest
 import yaml
 
-from tests.harness.pgcluster import COLLECTIONS, ROOT, wait_for
+from tests.harness import history
+from tests.harness.browser import open_page
+from tests.harness.pgcluster import COLLECTIONS, ROOT, run_module, wait_for
 from tests.harness.planted import plant_index_problems
 from tests.harness.replication import ReplicaSet
 
@@ -66,6 +68,11 @@ def test_monthly_review_with_a_standby(pair, tmp_path):
     primary, standby = pair.nodes['n1'], pair.nodes['n2']
     hosts = {'db1': node(primary, 'p'),
              'db2': node(standby, 's', postgresql_topology_role='standby', postgresql_primary_host='db1')}
+    # three weeks of daily reports of db1 (its real metrics; the table big grew from 19 to 39 MB)
+    metrics = run_module('health_check', primary.login())['metrics']
+    used = metrics['disk'][0]['total_bytes'] - metrics['disk'][0]['free_bytes']
+    history.write(str(tmp_path / 'reports' / 'daily'), 'db1', metrics, 21, lambda age: used - age * 1024,
+                  table=('idx', 'public', 'big'), table_bytes=lambda age: 40e6 - age * 1e6)
     proc, run_dir = play(tmp_path, hosts, '2026-11')
     assert 'db1' in proc.stdout, proc.stdout + proc.stderr
     assert (run_dir / 'fleet-summary.json').exists(), proc.stdout + proc.stderr
@@ -88,6 +95,17 @@ def test_monthly_review_with_a_standby(pair, tmp_path):
     assert not any(f['id'].startswith('index.') for f in standby_findings), standby_findings
     assert (tmp_path / 'reports' / 'monthly' / 'latest.txt').read_text().strip() == \
         str(run_dir / 'fleet-summary.html')
+
+    # capacity: the growing table, no forecast inside the thresholds; db2 has no history yet
+    capacity = sorted((f['id'], f['severity'], f['object']) for f in primary_findings
+                      if f['id'].startswith('capacity.') and f['severity'] != 'ok')
+    assert capacity == [('capacity.table_growth', 'info', 'idx.public.big')], capacity
+    assert ('capacity.history', 'info') in [(f['id'], f['severity']) for f in standby_findings]
+    # the host's page: offline, with the forecast, the top statements and the index bloat drawn
+    page = open_page(str(run_dir / 'db1.html'))
+    assert page['requests'] == []
+    titles = [t for t in ('used and forecast', 'Top statements by total time', 'Index bloat') if t in page['dom']]
+    assert len(titles) == 3 and page['dom'].count('<svg') >= 4, page['dom'][-3000:]
 
     # the performance review ran on both, and its snapshot is kept for next month
     assert [f['severity'] for f in primary_findings if f['id'] == 'perf.unavailable'] == ['ok']

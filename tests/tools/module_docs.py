@@ -47,9 +47,10 @@ def rewrite(source, registry):
 
 
 def modules():
-    from ansible_collections.pgops.postgresql.plugins.module_utils._checks import health, indexes, performance
+    from ansible_collections.pgops.postgresql.plugins.module_utils._checks import (
+        capacity, health, indexes, performance)
     return {'health_check': health.REGISTRY, 'index_review': indexes.REGISTRY,
-            'performance_review': performance.REGISTRY}
+            'performance_review': performance.REGISTRY, 'capacity': capacity.REGISTRY}
 
 
 def main(argv):

@@ -71,6 +71,7 @@ SELECT
             coalesce(last_failed_time > coalesce(last_archived_time, '-infinity'), false) AS failing
        FROM pg_stat_archiver) x) AS archiver,
   (SELECT count(*) FROM pg_ls_archive_statusdir() WHERE name LIKE '%%.ready')::int AS archive_ready,
+  (SELECT coalesce(sum(size), 0) FROM pg_ls_waldir())::int8 AS wal_bytes,
   (SELECT coalesce(json_agg(name ORDER BY name), '[]') FROM pg_settings WHERE pending_restart)
     AS pending_restart
 """
@@ -165,5 +166,17 @@ SELECT
        JOIN pg_class t ON t.oid = x.indrelid
        JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE NOT x.indisvalid
-      ORDER BY 1, 2 LIMIT %(max_objects)s) i) AS invalid_indexes
+      ORDER BY 1, 2 LIMIT %(max_objects)s) i) AS invalid_indexes,
+  -- the largest tables with their indexes and TOAST, from relpages (no lock taken), for the capacity history
+  (SELECT coalesce(json_agg(l), '[]') FROM (
+     SELECT n.nspname AS schemaname, c.relname,
+            ((c.relpages::int8 + coalesce(tt.relpages, 0)
+              + coalesce((SELECT sum(i.relpages) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+                           WHERE x.indrelid = c.oid), 0)) * current_setting('block_size')::int8)::int8 AS bytes
+       FROM pg_class c
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+       LEFT JOIN pg_class tt ON tt.oid = c.reltoastrelid
+      WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        AND n.nspname !~ '^pg_toast' AND NOT pg_is_other_temp_schema(n.oid)
+      ORDER BY 3 DESC, 1, 2 LIMIT 10) l) AS largest_tables
 """

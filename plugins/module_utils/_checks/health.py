@@ -144,6 +144,7 @@ def metrics(facts):
             'deadlocks': d.get('deadlocks'),
             'checksum_failures': d.get('checksum_failures'),
             'table_count': (facts['databases'].get(d['datname']) or {}).get('table_count'),
+            'largest_tables': (facts['databases'].get(d['datname']) or {}).get('largest_tables'),
         }
     return {
         'reachable': True,
@@ -166,6 +167,7 @@ def metrics(facts):
         'archive_mode': s['archive_mode'],
         'archiver': s['archiver'],
         'archive_ready': s['archive_ready'],
+        'wal_bytes': s.get('wal_bytes'),
         'pending_restart': s['pending_restart'],
         'disk': facts['disk'],
     }

@@ -217,3 +217,13 @@ REGISTRY = Registry('indexes', [
               _th('seq_min_scans', 100, 'int', 'tables scanned sequentially fewer times are not reported'),
               _th('seq_min_rows', 10000, 'int', 'tables with fewer rows are not reported'))),
 ], shared_thresholds=(Threshold('max_objects_per_check', 50, 'int', 'objects listed per check and database'),))
+
+
+def plots(facts, n=15):
+    """Bars of the indexes with the most free space (bytes times the bloat share), for the HTML report."""
+    rows = [(_obj(db, i['schemaname'], i['indexname']), int(i['bytes'] * i['bloat_pct'] / 100.0))
+            for db, f in facts['databases'].items() for i in f.get('bloat') or []
+            if i['valid'] and i['bloat_pct']]
+    rows = sorted((r for r in rows if r[1] > 0), key=lambda r: -r[1])[:n]
+    return [{'kind': 'bars', 'title': 'Index bloat: free space by index', 'unit': 'bytes',
+             'bars': [list(r) for r in rows]}] if rows else []

@@ -179,3 +179,10 @@ REGISTRY = Registry('performance', [
               _th('checkpoints_requested_pct', 50, 'pct', 'warning when this share of checkpoints was requested'),
               _th('checkpoints_min', 10, 'int', 'fewer checkpoints in all are not judged'))),
 ])
+
+
+def plots(top):
+    """Bars of the statements with the most total time in the period, for the HTML report."""
+    rows = top.get('total_ms') or []
+    return [{'kind': 'bars', 'title': 'Top statements by total time in the period', 'unit': 'ms',
+             'bars': [['%s: %s' % (r['database'], r['query'][:60]), r['total_ms']] for r in rows]}] if rows else []
