@@ -27,7 +27,8 @@ import re
 import time
 
 from ansible_collections.pgops.postgresql.plugins.module_utils import _sql_maintenance as q
-from ansible_collections.pgops.postgresql.plugins.module_utils._checks.indexes import index_bloat
+from ansible_collections.pgops.postgresql.plugins.module_utils._checks._bloat import (
+    index_bloat, pgstattuple_schema, table_bloat)
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import PgopsError
 from ansible_collections.pgops.postgresql.plugins.module_utils._sql import compose, identifier, keywords, quoted
 
@@ -37,7 +38,9 @@ try:
 except ImportError:  # pragma: no cover - reported by _connection
     psycopg2 = None
 
-ACTIONS = ('analyze', 'vacuum', 'reindex')
+ACTIONS = ('analyze', 'vacuum', 'reindex', 'repack')
+# pg_repack rewrites whole tables: only when asked for
+DEFAULT_ACTIONS = ('analyze', 'vacuum', 'reindex')
 
 # name: (default, minimum, maximum)
 THRESHOLDS = {
@@ -49,6 +52,8 @@ THRESHOLDS = {
     'reindex_bloat_pct': (40.0, 1.0, 99.0),
     'reindex_min_bytes': (10 * 1024 * 1024, 8192, None),
     'exact_max_bytes': (1024 ** 3, 0, None),
+    'repack_bloat_pct': (50.0, 1.0, 99.0),
+    'repack_min_bytes': (100 * 1024 * 1024, 8192, None),
 }
 
 _LEFTOVER_NAME = re.compile(r'_cc(new|old)[0-9]*$')
@@ -136,34 +141,71 @@ def _index_items(database, index, th, actions):
     return []
 
 
+def _repack_items(database, table, th, actions, installed):
+    """pg_repack for a table past ``repack_bloat_pct``: rebuilt online (an ACCESS EXCLUSIVE lock only at
+    its start and end, each waited for at most the lock timeout), where the extension is installed."""
+    bloat = table['bloat_pct']
+    if 'repack' not in actions or bloat is None or bloat < th['repack_bloat_pct'] or \
+            table['bytes'] < th['repack_min_bytes']:
+        return []
+    wasted = int(table['bytes'] * bloat / 100.0)
+    item = _item(database, 'table', table['schemaname'], table['relname'], 'repack', None, 7, wasted,
+                 ['%.1f%% bloat (%s), about %d bytes to gain' % (bloat, table['bloat_method'], wasted)],
+                 bytes=table['bytes'], bloat_pct=bloat, bloat_method=table['bloat_method'])
+    if not installed:
+        item['_unavailable'] = 'the pg_repack extension is not installed in %s (CREATE EXTENSION pg_repack)' % database
+    return [item]
+
+
 def plan(candidates, thresholds, actions, max_objects):
-    """``candidates``: {database: {'tables': [...], 'indexes': [...]}} -> (planned, over_budget)."""
+    """``candidates``: {database: {'tables': [...], 'indexes': [...], 'table_bloat': [...], 'repack': bool}}
+    -> (planned, over_budget)."""
     items = []
     for database in sorted(candidates):
         for table in candidates[database]['tables']:
             items.extend(_table_items(database, table, thresholds, actions))
         for index in candidates[database]['indexes']:
             items.extend(_index_items(database, index, thresholds, actions))
+        for table in candidates[database].get('table_bloat') or []:
+            items.extend(_repack_items(database, table, thresholds, actions, candidates[database].get('repack')))
     items.sort(key=lambda i: (i['rank'], -i['weight'], i['database'], i['schema'], i['name']))
     for position, item in enumerate(items, 1):
         item['order'] = position
     return items[:max_objects], items[max_objects:]
 
 
-def collect(session, th, max_objects, measure_bloat):
-    """The candidates of one database in three statements: tables, pgstattuple's schema, indexes. Each
-    list holds up to twice the object budget, so the report names what the budget left out."""
+def collect(session, th, max_objects, measure_bloat, repack=False):
+    """The candidates of one database in four statements (five with repack): tables, pgstattuple's
+    schema, indexes, table bloat (and whether pg_repack is installed). Each list holds up to twice the
+    object budget, so the report names what the budget left out."""
     max_objects = 2 * max_objects
     tables = session.fetch_one(q.TABLES, dict(th, max_objects=max_objects))['tables']
-    indexes = index_bloat(session, min(th['reindex_min_bytes'], 8 * 8192), th['exact_max_bytes'], max_objects,
-                          measure_bloat)
-    return {'tables': tables, 'indexes': indexes}
+    schema = pgstattuple_schema(session) if measure_bloat else ''
+    small = 8 * 8192
+    indexes = index_bloat(session, min(th['reindex_min_bytes'], small), th['exact_max_bytes'], max_objects,
+                          measure_bloat, schema)
+    bloat = table_bloat(session, min(th['repack_min_bytes'], small), th['exact_max_bytes'], max_objects,
+                        measure_bloat, schema)
+    out = {'tables': tables, 'indexes': indexes, 'table_bloat': bloat}
+    if repack:
+        out['repack'] = session.fetch_one(q.PG_REPACK)['installed']
+    return out
 
 
-def render(items, conn):
+def repack_argv(binary, item, lock_timeout_ms):
+    """The pg_repack command of an item, connection options aside: the table, the lock wait, and never
+    cancelling the sessions that hold the lock (it gives up instead)."""
+    return [binary, '--dbname=%s' % item['database'], '--table=%s' % quoted(item['schema'], item['name']),
+            '--wait-timeout=%d' % max(1, (lock_timeout_ms + 999) // 1000), '--no-kill-backend']
+
+
+def render(items, conn, repack_bin='pg_repack', lock_timeout_ms=1000):
     """Write each item's statement as text (quoting identifiers needs a connection)."""
     for item in items:
-        item['statement'] = item['_statement'].as_string(conn)
+        if item['action'] == 'repack':
+            item['statement'] = ' '.join(repack_argv(repack_bin, item, lock_timeout_ms))
+        else:
+            item['statement'] = item['_statement'].as_string(conn)
 
 
 def public(item):
@@ -175,8 +217,9 @@ class Runner(object):
     """Runs plan items database by database in autocommit sessions (VACUUM and REINDEX CONCURRENTLY
     can not run inside a transaction block)."""
 
-    def __init__(self, open_session, lock_timeout_ms, statement_timeout_s, time_budget_s):
+    def __init__(self, open_session, lock_timeout_ms, statement_timeout_s, time_budget_s, repack=None):
         self.open_session = open_session
+        self.repack = repack
         self.lock_timeout_ms = lock_timeout_ms
         self.statement_timeout_s = statement_timeout_s
         self.time_budget_s = time_budget_s
@@ -198,8 +241,10 @@ class Runner(object):
         left = self.remaining()
         if left <= 0:
             return {'status': 'skipped', 'why': 'time budget of %d s spent' % self.time_budget_s, 'seconds': 0.0}
-        session = self._session(item['database'])
         statement_ms = int(min(self.statement_timeout_s, max(left, 1)) * 1000)
+        if item['action'] == 'repack':
+            return self.repack(item, statement_ms / 1000.0)
+        session = self._session(item['database'])
         session.fetch_all(q.SETTINGS, {'lock': '%dms' % self.lock_timeout_ms, 'statement': '%dms' % statement_ms})
         before = None
         if item['action'] == 'reindex':

@@ -26,6 +26,64 @@ SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.
  WHERE e.extname = 'pgstattuple'
 """
 
+# Whether pg_repack is installed in the current database.
+PG_REPACK = "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_repack') AS installed"
+
+# Table bloat: the tables with the most estimated free space, at least min_bytes (at most max_objects).
+# The estimate: the pages the rows need (a 24-byte header, the null bitmap, the columns' average width
+# from pg_stats weighted by their non-null share, aligned to 8, a 4-byte line pointer) at the table's
+# fillfactor, against its pages. {measure} is the LATERAL that measures with pgstattuple_approx (free
+# and dead space; it skips the all-visible pages) or NULLs. Parameters: min_bytes, exact_max_bytes,
+# max_objects.
+TABLE_BLOAT = """
+WITH t AS (
+  SELECT c.oid, n.nspname AS schemaname, c.relname, c.relpages::int8 AS relpages,
+         greatest(c.reltuples, 0)::float8 AS reltuples,
+         c.relpages::int8 * current_setting('block_size')::int8 AS bytes,
+         coalesce((SELECT split_part(o, '=', 2)::int FROM unnest(c.reloptions) o
+                    WHERE o LIKE 'fillfactor=%%'), 100) AS fillfactor
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+     AND n.nspname !~ '^pg_toast' AND NOT pg_is_other_temp_schema(n.oid)
+     AND c.relpages::int8 * current_setting('block_size')::int8 >= %(min_bytes)s
+), w AS (
+  SELECT t.oid, sum((1 - coalesce(s.null_frac, 0)) * s.avg_width)::float8 AS width,
+         count(s.attname) = count(a.attnum) AS known, count(a.attnum) AS ncols,
+         coalesce(max(s.null_frac), 0) > 0 AS has_nulls
+    FROM t
+    JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped
+    LEFT JOIN pg_stats s ON s.schemaname = t.schemaname AND s.tablename = t.relname AND s.attname = a.attname
+                        AND NOT s.inherited
+   GROUP BY t.oid
+), est AS (
+  SELECT t.*, CASE WHEN w.known AND t.relpages > 0 THEN
+           ceil(t.reltuples * (24 + CASE WHEN w.has_nulls THEN ceil(w.ncols / 8.0) ELSE 0 END
+                               + 8 * ceil(w.width / 8.0) + 4)
+                / ((current_setting('block_size')::int - 24) * t.fillfactor / 100.0)) END AS expected_pages
+    FROM t LEFT JOIN w USING (oid)
+)
+SELECT coalesce(json_agg(r), '[]') AS tables FROM (
+  SELECT e.schemaname, e.relname, e.oid::int8 AS oid, e.bytes,
+         CASE WHEN m.free IS NOT NULL THEN 'pgstattuple_approx'
+              WHEN e.expected_pages IS NOT NULL THEN 'estimate' END AS bloat_method,
+         round(CASE WHEN m.free IS NOT NULL THEN least(100, m.free)
+                    WHEN e.expected_pages IS NOT NULL
+                    THEN greatest(0, 100 * (e.relpages - e.expected_pages) / e.relpages) END::numeric, 1)::float8
+           AS bloat_pct
+    FROM (SELECT * FROM est
+           ORDER BY coalesce((relpages - expected_pages) * current_setting('block_size')::int8, 0) DESC, bytes DESC
+           LIMIT %(max_objects)s) e
+    {measure}
+   ORDER BY bloat_pct DESC NULLS LAST, e.bytes DESC) r
+"""
+
+NO_TABLE_MEASURE = "LEFT JOIN LATERAL (SELECT NULL::float8 AS free) m ON true"
+
+TABLE_MEASURE = """LEFT JOIN LATERAL (
+      SELECT CASE WHEN e.bytes <= %(exact_max_bytes)s
+                  THEN (SELECT a.approx_free_percent + a.dead_tuple_percent
+                          FROM {schema}.pgstattuple_approx(e.oid::regclass) a) END AS free) m ON true"""
+
 # Parameters: analyze_min_changes, analyze_mod_ratio, vacuum_min_dead, vacuum_dead_ratio, vacuum_xid_age,
 # max_objects. Per table: why (never analyzed, modified since, dead rows, xid age) and the figures.
 TABLES = """

@@ -236,6 +236,8 @@ CASES = [
     ('maintenance', {'time_budget_s': 0}, 'time_budget_s'),
     ('maintenance', {'databases': ['no_such_db']}, 'databases'),
     ('maintenance', {'databases': ['app\nDROP']}, 'databases'),
+    ('maintenance', {'actions': ['repack'], 'repack_bin': '/nonexistent/pg_repack'}, 'repack_bin'),
+    ('maintenance', {'actions': ['repack', 'vacuum full']}, 'actions'),
     ('index_review', {'thresholds': {'unused_min_bytes': -1}}, 'thresholds.unused_min_bytes'),
     ('index_review', {'thresholds': {'bloat_warning_pct': 'high'}}, 'thresholds.bloat_warning_pct'),
     ('index_review', {'thresholds': {'no_such': 1}}, 'thresholds'),

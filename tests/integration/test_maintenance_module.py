@@ -69,9 +69,9 @@ def test_check_mode_plans_exactly_what_a_run_does(planted):
     assert check['plan'][4]['statement'] == 'REINDEX INDEX CONCURRENTLY "public"."bloated_v"'
     bloat = dict((b['name'], b) for b in check['bloat'])
     assert bloat['bloated_v']['method'] == 'estimate' and bloat['bloated_v']['bloat_pct'] >= 80, bloat
-    # two statements for the server (databases, recovery) and three per database (tables, the
-    # extension, indexes), whatever the number of objects
-    assert check['round_trips'] == 2 + 3
+    # two statements for the server (databases, recovery) and four per database (tables, the
+    # extension, indexes, table bloat), whatever the number of objects
+    assert check['round_trips'] == 2 + 4
     # check mode wrote nothing
     assert planted.psql("SELECT count(*) FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL",
                         db='maint') == before

@@ -25,7 +25,7 @@ import re
 
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks._registry import Check, Registry, Threshold
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks._registry import severity as _sev
-from ansible_collections.pgops.postgresql.plugins.module_utils._checks.indexes import size
+from ansible_collections.pgops.postgresql.plugins.module_utils._checks._bloat import size
 from ansible_collections.pgops.postgresql.plugins.module_utils._findings import finding
 
 RUNBOOK = 'monthly-review.md#capacity'

@@ -5,10 +5,8 @@
 """The monthly index review: ``collect`` reads each database in two statements, ``evaluate`` is pure.
 
 Every finding carries the statement that would fix it, with identifiers quoted as
-``psycopg2.sql.Identifier`` quotes them (``_sql.quoted``). Index bloat is read by ``index_bloat``,
-which the maintenance module shares: pgstattuple's ``pgstatindex`` where the extension is installed
-(indexes up to a size cap), the statistical estimate otherwise, and the estimate again when an index
-is locked by someone else.
+``psycopg2.sql.Identifier`` quotes them (``_sql.quoted``). Index bloat comes from ``_bloat``, shared
+with the maintenance module.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,17 +16,11 @@ __metaclass__ = type
 import json
 import re
 
-try:
-    import psycopg2.errorcodes
-except ImportError:  # pragma: no cover - require_psycopg2 says so first
-    psycopg2 = None
-
-from ansible_collections.pgops.postgresql.plugins.module_utils import _sql_maintenance as qm
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks import _sql_indexes as q
+from ansible_collections.pgops.postgresql.plugins.module_utils._checks._bloat import index_bloat, size
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks._registry import Check, Registry, Threshold
-from ansible_collections.pgops.postgresql.plugins.module_utils._errors import QueryFailed
 from ansible_collections.pgops.postgresql.plugins.module_utils._findings import finding
-from ansible_collections.pgops.postgresql.plugins.module_utils._sql import identifier, quoted
+from ansible_collections.pgops.postgresql.plugins.module_utils._sql import quoted
 
 RUNBOOK = 'monthly-review.md#index-review'
 MB = 1024 * 1024
@@ -36,35 +28,7 @@ MB = 1024 * 1024
 LEFTOVER = re.compile(r'_cc(new|old)[0-9]*$')
 
 
-def size(n):
-    """Bytes for people: 8.0 kB, 12.3 MB, 1.5 GB."""
-    n = float(n or 0)
-    for unit in ('B', 'kB', 'MB', 'GB', 'TB'):
-        if n < 1024 or unit == 'TB':
-            return ('%d %s' % (n, unit)) if unit == 'B' else ('%.1f %s' % (n, unit))
-        n /= 1024.0
-
-
 # --------------------------------------------------------------------------- collect
-
-def index_bloat(session, min_bytes, exact_max_bytes, max_objects, measure=True):
-    """The invalid indexes and the btree indexes with the most estimated waste, with their bloat and
-    the method that measured it. One statement (two when an index to be measured is locked)."""
-    statement = qm.NO_MEASURE
-    if measure:
-        row = session.fetch_one(qm.PGSTATTUPLE)
-        if row:
-            statement = qm.MEASURE.replace('{schema}', identifier(row['schema']).as_string(session.conn))
-    args = {'min_bytes': min_bytes, 'exact_max_bytes': exact_max_bytes, 'max_objects': max_objects}
-    try:
-        return session.fetch_one(qm.INDEXES.replace('{measure}', statement), args)['indexes']
-    except QueryFailed as exc:
-        # pgstatindex locks each index it reads: one locked by someone else falls back to the estimate
-        if statement == qm.NO_MEASURE or getattr(exc, 'pgcode', None) != psycopg2.errorcodes.LOCK_NOT_AVAILABLE:
-            raise
-        session.conn.rollback()
-        return session.fetch_one(qm.INDEXES.replace('{measure}', qm.NO_MEASURE), args)['indexes']
-
 
 def collect_database(session, thresholds, max_objects, used=(), bloat=True, measure=True):
     """One database: the review statement, and the bloat statement when the bloat check runs."""

@@ -17,7 +17,7 @@ __metaclass__ = type
 
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks import _sql_integrity as q
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks._registry import Check, Registry
-from ansible_collections.pgops.postgresql.plugins.module_utils._checks.indexes import size
+from ansible_collections.pgops.postgresql.plugins.module_utils._checks._bloat import size
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError, PgopsError
 from ansible_collections.pgops.postgresql.plugins.module_utils._findings import finding
 from ansible_collections.pgops.postgresql.plugins.module_utils._sql import identifier, quoted
