@@ -67,6 +67,9 @@ WITH user_ns AS (
     FROM pg_class c JOIN user_ns n ON n.oid = c.relnamespace,
          aclexplode(coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's'::"char" ELSE 'r'::"char" END, c.relowner))) a
    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+     -- an extension's own objects (pg_stat_statements' view) carry the grants the extension ships
+     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                                                 AND d.deptype = 'e')
   UNION ALL
   SELECT CASE WHEN p.prosecdef THEN 'security definer function' ELSE 'function' END,
          n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')',

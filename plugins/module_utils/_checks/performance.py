@@ -103,9 +103,9 @@ def _c_unavailable(f, t):
         missing.append('the extension is not created in the login database')
     return [finding('perf.unavailable', 'warning', 'pg_stat_statements is not available: no statement review',
                     obj='server', observed='; '.join(missing), expected='pg_stat_statements loaded and created',
-                    remediation="postgresql_settings: {shared_preload_libraries: pg_stat_statements, "
-                                "track_io_timing: 'on'} with playbooks/install.yml (it restarts), then in the "
-                                "login database: CREATE EXTENSION pg_stat_statements;")]
+                    remediation='postgresql_pg_stat_statements_enabled: true with playbooks/install.yml (a restart '
+                                'the first time); by hand: add pg_stat_statements to shared_preload_libraries, '
+                                'restart, then in the login database: CREATE EXTENSION pg_stat_statements;')]
 
 
 def _c_regression(f, t):
