@@ -81,7 +81,8 @@ def maintenance_vs_tools(c):
         t0 = time.time()
         subprocess.run([c.bin('vacuumdb'), '--analyze-only', '-t', 'big', '-d', 'm2'], env=env, check=True,
                        capture_output=True)
-        subprocess.run([c.bin('reindexdb'), '--concurrently', '-i', 'big_v', '-d', 'm2'], env=env, check=True,
+        subprocess.run([c.bin('reindexdb'), '--concurrently', '-i', 'big_v', '-i', 'big_pkey', '-d', 'm2'], env=env,
+                       check=True,
                        capture_output=True)
         tools_s = time.time() - t0
     check_postgres = subprocess.run(['check_postgres', '--action=bloat', '--db=m2', '--host=%s' % c.socket_dir,

@@ -19,6 +19,7 @@ from tests.harness.planted import plant_index_problems
 from tests.harness.replication import ReplicaSet
 
 TH = {'unused_min_bytes': 1024 * 1024, 'unused_min_stats_days': 0}
+LOOKUPS = ';'.join("SELECT count(*) FROM bloated WHERE v = md5('%d')" % i for i in range(100))
 
 
 def node(cluster, name, **extra):
@@ -49,6 +50,8 @@ def pair():
     primary.psql('CREATE EXTENSION pg_stat_statements')
     primary.psql('CREATE DATABASE idx')
     plant_index_problems(primary, 'idx')
+    # a statement that uses an index this month, and regresses next month (the index is dropped)
+    primary.psql(LOOKUPS, db='idx')
     # the standby has the objects once it replayed the primary's current position
     lsn = primary.psql('SELECT pg_current_wal_lsn()')
     assert wait_for(lambda: standby.psql("SELECT pg_last_wal_replay_lsn() >= '%s'" % lsn) == 't', 30)
@@ -112,10 +115,17 @@ def test_monthly_review_with_a_standby(pair, tmp_path):
     snapshot = json.loads((tmp_path / 'reports' / 'monthly' / 'statements' / 'db1.json').read_text())
     assert snapshot['statements'] and snapshot['taken_at'].endswith('Z')
 
-    # without the standby in the play, big_note is unused on the primary
+    # next month: the lookup's index is gone, the lookup regresses; without the standby in the play,
+    # big_note is unused on the primary
+    primary.psql('DROP INDEX bloated_v', db='idx')
+    primary.psql(LOOKUPS, db='idx')
     proc, alone = play(tmp_path, {'db1': hosts['db1']}, '2026-12')
-    ids = [(f['id'], f['object']) for f in host_findings(alone, 'db1')]
+    month2 = host_findings(alone, 'db1')
+    ids = [(f['id'], f['object']) for f in month2]
     assert ('index.unused', 'idx.public.big_note') in ids, proc.stdout
+    regressed = [f for f in month2 if f['id'] == 'perf.regression']
+    assert len(regressed) == 1 and 'FROM bloated WHERE v' in regressed[0]['observed'], regressed
+    assert ' over 100 calls' in regressed[0]['observed']
     # and the fleet report is compared with last month's
     fleet = json.load(open(str(alone / 'fleet-summary.json')))
     changes = fleet['changes']

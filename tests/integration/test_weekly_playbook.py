@@ -9,6 +9,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 
 import pytest
 import yaml
@@ -66,8 +68,28 @@ def test_weekly_maintains_verifies_and_restores(estate, tmp_path):
     hosts = {'db-planted': host(planted, 'planted', pgops_amcheck_max_relations=40),
              'db-backed': host(stanza.cluster, 'backed', pgops_backup_enabled=True, pgbackrest_stanza='weekly',
                                pgops_pgbackrest_config=stanza.config, pgops_restore_scratch_root=scratch)}
-    proc, run_dir = play(tmp_path, hosts)
+    # a client commits every 20 ms on the planted cluster while the weekly run maintains it
+    stop, waits = threading.Event(), []
+
+    def writer():
+        conn = planted.connect()
+        cur = conn.cursor()
+        while not stop.is_set():
+            t0 = time.time()
+            cur.execute("INSERT INTO dead (id, v) VALUES (-%d, 'w')" % (len(waits) + 1))
+            waits.append(time.time() - t0)
+            time.sleep(0.02)
+        conn.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        proc, run_dir = play(tmp_path, hosts)
+    finally:
+        stop.set()
+        thread.join()
     assert proc.returncode == 0, proc.stdout[-4000:]
+    assert len(waits) > 20 and max(waits) < 1.5, max(waits)
     fleet = json.load(open(os.path.join(run_dir, 'fleet-summary.json')))
     assert fleet['summary']['hosts'] == 2 and fleet['summary']['warning'] == 0 and fleet['summary']['critical'] == 0, \
         fleet['summary']
