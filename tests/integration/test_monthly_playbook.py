@@ -133,3 +133,31 @@ def test_monthly_review_with_a_standby(pair, tmp_path):
     assert ('db1', 'index.unused', 'idx.public.big_note') in new, changes
     assert any(f['id'].startswith('sec.') for f in changes['still_open']), changes
     assert 'perf.review_failed' not in [f['id'] for f in host_findings(alone, 'db1')]
+
+
+def test_a_healthy_cluster_raises_nothing_at_warning_in_the_reviews(tmp_path):
+    """Tables with keys and indexed foreign keys, statements that use them: the index review, the
+    performance review and the capacity forecast raise nothing at warning or above (the security
+    audit is proven on a hardened cluster by molecule's secure scenario; harness clusters are not)."""
+    from tests.harness.pgcluster import PgCluster
+    c = PgCluster(settings={'shared_preload_libraries': 'pg_stat_statements'}).start()
+    try:
+        c.psql('CREATE EXTENSION pg_stat_statements')
+        c.psql('CREATE DATABASE idx')
+        c.psql("CREATE TABLE customers (id int PRIMARY KEY, name text UNIQUE);"
+               "CREATE TABLE orders (id int PRIMARY KEY, customer_id int NOT NULL REFERENCES customers (id));"
+               "CREATE INDEX orders_customer_id ON orders (customer_id);"
+               "INSERT INTO customers SELECT g, 'c' || g FROM generate_series(1, 1000) g;"
+               "INSERT INTO orders SELECT g, 1 + g % 1000 FROM generate_series(1, 5000) g; ANALYZE", db='idx')
+        c.psql(';'.join('SELECT count(*) FROM orders WHERE customer_id = %d' % i for i in range(50)), db='idx')
+        metrics = run_module('health_check', c.login())['metrics']
+        used = metrics['disk'][0]['total_bytes'] - metrics['disk'][0]['free_bytes']
+        history.write(str(tmp_path / 'reports' / 'daily'), 'db1', metrics, 10, lambda age: used)
+        proc, run_dir = play(tmp_path, {'db1': node(c, 'healthy')}, '2026-11')
+        found = host_findings(run_dir, 'db1')
+        raised = [(f['id'], f['object']) for f in found if f['severity'] in ('warning', 'critical')
+                  and f['id'].split('.')[0] in ('index', 'perf', 'capacity')]
+        assert raised == [], raised
+        assert set(f['id'].split('.')[0] for f in found) >= {'index', 'perf', 'capacity', 'sec'}, proc.stdout[-2000:]
+    finally:
+        c.destroy()
