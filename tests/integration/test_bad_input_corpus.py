@@ -66,6 +66,7 @@ def base(name, e):
         'index_review': c.login,
         'amcheck': c.login,
         'performance_review': c.login,
+        'log_review': c.login,
         'capacity': lambda: dict(history_dir=e['scratch'], hosts=['db1']),
         'role_audit': c.login,
         'security_audit': c.login,
@@ -256,6 +257,11 @@ CASES = [
     ('performance_review', {'baseline': {'statements': {'d/r/1': {'calls': True, 'total_ms': 1}}}}, 'baseline'),
     ('performance_review', {'baseline': "{'statements': {}}\nDROP"}, 'baseline'),
     ('performance_review', {'top': 0}, 'top'),
+    ('log_review', {'cursor': {'abc': 'x'}}, 'cursor'),
+    ('log_review', {'cursor': {'abc': {'offset': '1; rm'}}}, 'cursor'),
+    ('log_review', {'thresholds': {'auth_failures_warning': -1}}, 'thresholds.auth_failures_warning'),
+    ('log_review', {'log_format': 'syslog'}, 'log_format'),
+    ('log_review', {'checks': ['errors\nDROP']}, 'checks'),
     ('capacity', {'hosts': ['db1\nDROP']}, 'hosts'),
     ('capacity', {'hosts': ['../etc/passwd']}, 'hosts'),
     ('capacity', {'thresholds': {'days_full_warning': 10, 'days_full_critical': 30}}, 'thresholds.days_full_warning'),
@@ -391,7 +397,7 @@ def test_the_corpus_is_broad():
     assert {m for m, dummy, dummy2 in CASES} == {
         'settings', 'hba', 'ssl_config', 'cluster_service', 'standby', 'pitr_restore', 'failover', 'health_check',
         'maintenance', 'role_audit', 'security_audit', 'backup_verify', 'report', 'restore_test', 'write_probe',
-        'index_review', 'amcheck', 'performance_review', 'capacity'}
+        'index_review', 'amcheck', 'performance_review', 'capacity', 'log_review'}
     strings = set()
 
     def walk(value):

@@ -48,9 +48,10 @@ def rewrite(source, registry):
 
 def modules():
     from ansible_collections.pgops.postgresql.plugins.module_utils._checks import (
-        capacity, health, indexes, performance)
+        capacity, health, indexes, logs, performance)
     return {'health_check': health.REGISTRY, 'index_review': indexes.REGISTRY,
-            'performance_review': performance.REGISTRY, 'capacity': capacity.REGISTRY}
+            'performance_review': performance.REGISTRY, 'capacity': capacity.REGISTRY,
+            'log_review': logs.REGISTRY}
 
 
 def main(argv):

@@ -1,0 +1,196 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: pgops contributors
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: log_review
+short_description: Read the server log since the last run - errors, FATAL and PANIC, authentication failures
+version_added: 0.2.0
+description:
+  - Runs on the database host and reads the server's log files incrementally, from where the previous
+    run stopped (O(cursor)), in the formats PostgreSQL writes - stderr with the running
+    C(log_line_prefix), C(csvlog) and C(jsonlog). Rotated, renamed and gzip-compressed files are
+    recognised by their first bytes, so no line is read twice or missed across a rotation.
+  - "Findings: C(log.errors) (one error message repeated, grouped by SQLSTATE class and the message with
+    its values taken out), C(log.fatal) (every FATAL group; PANIC is critical), C(log.auth_failures)
+    (failures by user, database and client address; a warning from one address past
+    C(auth_failures_warning)), C(log.configuration) (logging settings that keep the review from seeing)."
+  - Read-only towards the server (one READ ONLY statement for its logging settings); it writes nothing.
+author:
+  - pgops maintainers (@pgops)
+extends_documentation_fragment:
+  - pgops.postgresql.connection
+  - pgops.postgresql.findings
+options:
+  log_files:
+    description:
+      - Globs of the log files to read. Default, the files in the server's C(log_directory) (under the data
+        directory when relative) when C(logging_collector) is on.
+      - Debian's clusters without the collector write to C(/var/log/postgresql/postgresql-<major>-<name>.log*).
+    type: list
+    elements: path
+  log_format:
+    description: The format of files that are not C(.csv) or C(.json); default from C(log_destination).
+    type: str
+    choices: [stderr, csvlog, jsonlog]
+  log_line_prefix:
+    description: The prefix of stderr lines; default, the server's (a prefix changed since lines were written is not parsed).
+    type: str
+  cursor:
+    description: The C(next_cursor) of the previous run; unset reads every file from its start.
+    type: dict
+  checks:
+    description:
+      - Names of the checks to run; empty runs those of O(cadence), or all of them.
+      - "Known names: errors, fatal, auth_failures, configuration."
+    type: list
+    elements: str
+    default: []
+  skip_checks:
+    description: Names of checks not to run.
+    type: list
+    elements: str
+    default: []
+  cadence:
+    description: Run the checks registered for this cadence when O(checks) is empty.
+    type: str
+    choices: [daily, weekly, monthly, quarterly]
+  thresholds:
+    description:
+      - Overrides of the default thresholds, by name.
+      - "Names and defaults: error_min_count 5 (errors of one kind fewer than this are not reported);
+        error_warning_count 100 (warning at this many of one error per review); auth_failures_warning 10
+        (warning at this many failures from one address)."
+    type: dict
+    default: {}
+attributes:
+  check_mode:
+    support: full
+    description: It only reads.
+  diff_mode:
+    support: none
+    description: Nothing changes.
+seealso:
+  - module: pgops.postgresql.health_check
+'''
+
+EXAMPLES = r'''
+- name: Read the log since the last run
+  pgops.postgresql.log_review:
+    login_unix_socket: /var/run/postgresql
+    cursor: "{{ previous.next_cursor | default(omit) }}"
+  register: logs
+'''
+
+RETURN = r'''
+findings:
+  description: Findings (log.* ids), worst first.
+  returned: always
+  type: list
+  elements: dict
+summary:
+  description: Unwaived findings per severity, waived count, worst severity.
+  returned: always
+  type: dict
+next_cursor:
+  description: Where each file was read up to (by the fingerprint of its first bytes); pass it as O(cursor).
+  returned: always
+  type: dict
+metrics:
+  description: Files and bytes read, entries, errors and authentication failures counted.
+  returned: always
+  type: dict
+queries:
+  description: SQL statements run.
+  returned: always
+  type: list
+  elements: str
+round_trips:
+  description: Number of statements.
+  returned: always
+  type: int
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.pgops.postgresql.plugins.module_utils import _logs
+from ansible_collections.pgops.postgresql.plugins.module_utils._checks import logs as review
+from ansible_collections.pgops.postgresql.plugins.module_utils._checks._pipeline import Pipeline, run_module
+from ansible_collections.pgops.postgresql.plugins.module_utils._connection import connection_argument_spec
+from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError
+from ansible_collections.pgops.postgresql.plugins.module_utils._findings import waiver_argument_spec
+
+SETTINGS = """
+SELECT json_object_agg(name, setting) AS settings FROM pg_settings
+ WHERE name IN ('logging_collector', 'log_destination', 'log_directory', 'log_filename', 'data_directory',
+                'log_line_prefix', 'log_connections')
+"""
+
+
+def log_patterns(params, settings):
+    if params['log_files']:
+        return params['log_files']
+    if settings.get('logging_collector') != 'on':
+        raise ParameterError('log_files', 'logging_collector is off, so the server does not know where its log goes',
+                             'give the log files, for example /var/log/postgresql/postgresql-15-main.log*')
+    directory = settings['log_directory']
+    if not os.path.isabs(directory):
+        directory = os.path.join(settings['data_directory'], directory)
+    return [os.path.join(directory, '*')]
+
+
+def run(params):
+    pipeline = Pipeline(review.REGISTRY, params, 'pgops_log_review', 30000)
+    if params['cursor'] is not None and not all(isinstance(v, dict) and isinstance(v.get('offset'), int)
+                                                for v in params['cursor'].values()):
+        raise ParameterError('cursor', 'is not a cursor of this module', 'pass the next_cursor a previous run returned')
+    session = pipeline.connect()
+    try:
+        pipeline.probe(session, 'logging settings', ('can_monitor', 'is_superuser'))
+        settings = session.fetch_one(SETTINGS)['settings']
+    finally:
+        session.close()
+    destination = settings.get('log_destination', 'stderr')
+    default_format = params['log_format'] or ('jsonlog' if destination.startswith('jsonlog') else
+                                              'csvlog' if destination.startswith('csvlog') else 'stderr')
+    regex = _logs.prefix_regex(params['log_line_prefix'] if params['log_line_prefix'] is not None
+                               else settings.get('log_line_prefix', ''))
+    paths = _logs.files(log_patterns(params, settings))
+    chunks, cursor, small = _logs.read_new(paths, params['cursor'])
+    entries = (e for path, key, data in chunks
+               for e in _logs.entries(data, _logs.format_of(path, default_format), regex))
+    facts = review.summarise(entries)
+    facts['config_problems'] = review.config_problems(settings)
+    metrics = dict(files=len(paths), files_read=len(chunks), bytes_read=sum(len(d) for p, k, d in chunks),
+                   entries=facts['entries'], errors=sum(g['count'] for g in facts['errors'].values()),
+                   auth_failures=sum(g['count'] for g in facts['auth'].values()), files_too_small=small)
+    return pipeline.finish(pipeline.registry.evaluate(facts, pipeline.thresholds, pipeline.selected),
+                           next_cursor=cursor, metrics=metrics)
+
+
+def main():
+    spec = connection_argument_spec()
+    spec.update(waiver_argument_spec())
+    spec.update(
+        log_files=dict(type='list', elements='path'),
+        log_format=dict(type='str', choices=['stderr', 'csvlog', 'jsonlog']),
+        log_line_prefix=dict(type='str'),
+        cursor=dict(type='dict'),
+        checks=dict(type='list', elements='str', default=[]),
+        skip_checks=dict(type='list', elements='str', default=[]),
+        cadence=dict(type='str', choices=['daily', 'weekly', 'monthly', 'quarterly']),
+        thresholds=dict(type='dict', default={}),
+    )
+    run_module(AnsibleModule(argument_spec=spec, supports_check_mode=True), run)
+
+
+if __name__ == '__main__':
+    main()
