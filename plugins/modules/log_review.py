@@ -20,7 +20,9 @@ description:
   - "Findings: C(log.errors) (one error message repeated, grouped by SQLSTATE class and the message with
     its values taken out), C(log.fatal) (every FATAL group; PANIC is critical), C(log.auth_failures)
     (failures by user, database and client address; a warning from one address past
-    C(auth_failures_warning)), C(log.configuration) (logging settings that keep the review from seeing)."
+    C(auth_failures_warning)), operational signals (C(log.checkpoints), C(log.temp_files), C(log.lock_waits),
+    C(log.slow_statements), C(log.autovacuum), C(log.resources), C(log.replication)), and C(log.configuration)
+    (logging settings that keep the review from seeing)."
   - Read-only towards the server (one READ ONLY statement for its logging settings); it writes nothing.
 author:
   - pgops maintainers (@pgops)
@@ -48,7 +50,8 @@ options:
   checks:
     description:
       - Names of the checks to run; empty runs those of O(cadence), or all of them.
-      - "Known names: errors, fatal, auth_failures, configuration."
+      - "Known names: errors, fatal, auth_failures, checkpoints, temp_files, lock_waits, slow_statements,
+        autovacuum, resources, replication, configuration."
     type: list
     elements: str
     default: []
@@ -66,7 +69,10 @@ options:
       - Overrides of the default thresholds, by name.
       - "Names and defaults: error_min_count 5 (errors of one kind fewer than this are not reported);
         error_warning_count 100 (warning at this many of one error per review); auth_failures_warning 10
-        (warning at this many failures from one address)."
+        (warning at this many failures from one address); temp_file_warning_bytes 1073741824 (warning at a
+        temporary file this large); lock_wait_warning_ms 5000 (warning at a lock wait this long);
+        slow_statement_warning_ms 60000 (warning at a statement this long); autovacuum_warning_s 3600 (warning
+        at an autovacuum this long)."
     type: dict
     default: {}
 attributes:

@@ -11,6 +11,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks._registry import Check, Registry, Threshold
 from ansible_collections.pgops.postgresql.plugins.module_utils._findings import finding
 from ansible_collections.pgops.postgresql.plugins.module_utils._logs import normalise
@@ -40,13 +42,53 @@ def _client(entry):
     return client.rsplit('(', 1)[0] or 'local'
 
 
+# Operational signals in LOG lines: (name, expression on the message, the figure it carries)
+SIGNALS = (
+    ('checkpoints', re.compile(r'^checkpoints are occurring too frequently \((\d+) seconds? apart\)'), 'seconds'),
+    ('temp_files', re.compile(r'^temporary file: path ".*", size (\d+)'), 'bytes'),
+    ('lock_waits', re.compile(r'still waiting for \S+ on .* after ([\d.]+) ms'), 'ms'),
+    ('slow_statements', re.compile(r'^duration: ([\d.]+) ms\s+(?:statement|execute [^:]*):'), 'ms'),
+    ('autovacuum', re.compile(r'^automatic (?:aggressive )?(?:vacuum|analyze) of table .*?elapsed: ([\d.]+) s', re.S),
+     'seconds'),
+)
+RESOURCES = ('out of memory', 'could not fork', 'No space left on device', 'too many open files')
+REPLICATION = ('archive command failed', 'could not receive data from WAL stream',
+               'could not connect to the primary server', 'requested WAL segment', 'replication slot')
+
+
+def _signal(e, signals):
+    for name, regex, unit in SIGNALS:
+        m = regex.search(e['message'])
+        if m:
+            g = signals.setdefault(name, {'count': 0, 'max': 0.0, 'unit': unit, 'samples': [], 'first': e.get('time')})
+            g['count'] += 1
+            g['last'] = e.get('time')
+            value = float(m.group(1))
+            if value >= g['max']:
+                g['max'] = value
+                g['samples'] = [e['message'].split('\n', 1)[0][:300]]
+            return
+
+
 def summarise(entries):
     """Counts of one review: errors by (level, SQLSTATE class, message), authentication failures by
-    (user, database, client), with the first and last time and a few samples each."""
-    errors, auth, total = {}, {}, 0
+    (user, database, client), operational signals (checkpoints, temporary files, lock waits, slow
+    statements, autovacuum, resources, replication), with the first and last time and samples."""
+    errors, auth, signals, total = {}, {}, {}, 0
     for e in entries:
         total += 1
         level = e.get('level')
+        message = e.get('message', '')
+        for kind, texts in (('resources', RESOURCES), ('replication', REPLICATION)):
+            if level in ('LOG', 'WARNING', 'ERROR', 'FATAL', 'PANIC') and any(t in message for t in texts):
+                g = signals.setdefault(kind, {'count': 0, 'samples': [], 'first': e.get('time')})
+                g['count'] += 1
+                g['last'] = e.get('time')
+                if len(g['samples']) < SAMPLES:
+                    g['samples'].append(message.split('\n', 1)[0][:300])
+        if level == 'LOG':
+            _signal(e, signals)
+            continue
         if level not in ('ERROR', 'FATAL', 'PANIC'):
             continue
         kind = _auth_kind(e) if level == 'FATAL' else None
@@ -60,7 +102,7 @@ def summarise(entries):
         group['last'] = e.get('time')
         if len(group['samples']) < SAMPLES:
             group['samples'].append(e['message'].split('\n', 1)[0][:300])
-    return {'entries': total, 'errors': errors, 'auth': auth}
+    return {'entries': total, 'errors': errors, 'auth': auth, 'signals': signals}
 
 
 def _c_errors(f, t):
@@ -115,6 +157,62 @@ def _c_auth(f, t):
     return out
 
 
+def _signal_finding(f, name, title, threshold, severity, expected, remediation):
+    g = (f.get('signals') or {}).get(name)
+    if not g or (threshold is not None and g.get('max', 0) < threshold):
+        return []
+    figure = ', the largest %s %s' % (g['max'], g['unit']) if 'max' in g else ''
+    return [finding('log.' + name, severity, title, obj='server',
+                    observed='%d time(s) (%s to %s)%s; e.g. %s' % (g['count'], g['first'], g['last'], figure,
+                                                                   g['samples'][0] if g['samples'] else ''),
+                    expected=expected, remediation=remediation)]
+
+
+def _c_checkpoints(f, t):
+    return _signal_finding(f, 'checkpoints', 'Checkpoints occur too frequently', None, 'warning',
+                           'checkpoints from checkpoint_timeout, not from WAL volume',
+                           'Raise max_wal_size (a reload); see the monthly performance review for checkpoint counts.')
+
+
+def _c_temp_files(f, t):
+    return _signal_finding(f, 'temp_files', 'Queries spill large temporary files', t['temp_file_warning_bytes'],
+                           'warning', 'no temporary file over %d bytes' % t['temp_file_warning_bytes'],
+                           'Find the statement (the sample; log_temp_files), add an index or raise work_mem for it.')
+
+
+def _c_lock_waits(f, t):
+    return _signal_finding(f, 'lock_waits', 'Sessions waited on locks', t['lock_wait_warning_ms'], 'warning',
+                           'no lock wait over %s ms' % t['lock_wait_warning_ms'],
+                           'Find the holder (the sample names the process); shorten transactions; deadlocks '
+                           'are in log.errors as SQLSTATE class 40.')
+
+
+def _c_slow(f, t):
+    return _signal_finding(f, 'slow_statements', 'Statements ran long', t['slow_statement_warning_ms'], 'warning',
+                           'no statement over %s ms' % t['slow_statement_warning_ms'],
+                           'EXPLAIN (ANALYZE, BUFFERS) the sample; the monthly performance review ranks them.')
+
+
+def _c_autovacuum(f, t):
+    return _signal_finding(f, 'autovacuum', 'Autovacuum ran long on a table', t['autovacuum_warning_s'], 'warning',
+                           'no autovacuum over %s s' % t['autovacuum_warning_s'],
+                           'Look at the table (dead rows, size); tune its autovacuum cost limits; weekly maintenance '
+                           'vacuums within its budget.')
+
+
+def _c_resources(f, t):
+    return _signal_finding(f, 'resources', 'The server ran out of a resource', None, 'critical',
+                           'no out of memory, fork failure, full disk or file limit',
+                           'Read the samples: memory (work_mem times connections), disk (the daily disk check), '
+                           'process or file limits of the service.')
+
+
+def _c_replication(f, t):
+    return _signal_finding(f, 'replication', 'Archiving or replication reported errors', None, 'warning',
+                           'no archiving or streaming error',
+                           'Check the archive (the backup runbook) and the standby link (the replication runbook).')
+
+
 def _c_config(f, t):
     problems = f.get('config_problems') or []
     if not problems:
@@ -135,6 +233,24 @@ REGISTRY = Registry('logs', [
     Check('log.auth_failures', 'server', _c_auth, name='auth_failures', cadence=('daily', 'weekly'), runbook=RUNBOOK,
           title='No authentication failure was logged', thresholds=(
               Threshold('auth_failures_warning', 10, 'int', 'warning at this many failures from one address'),)),
+    Check('log.checkpoints', 'server', _c_checkpoints, name='checkpoints', cadence=('daily',), runbook=RUNBOOK,
+          title='Checkpoints are not too frequent'),
+    Check('log.temp_files', 'server', _c_temp_files, name='temp_files', cadence=('daily',), runbook=RUNBOOK,
+          title='No large temporary file', thresholds=(
+              Threshold('temp_file_warning_bytes', 1024 ** 3, 'int', 'warning at a temporary file this large'),)),
+    Check('log.lock_waits', 'server', _c_lock_waits, name='lock_waits', cadence=('daily',), runbook=RUNBOOK,
+          title='No long lock wait', thresholds=(
+              Threshold('lock_wait_warning_ms', 5000, 'num', 'warning at a lock wait this long'),)),
+    Check('log.slow_statements', 'server', _c_slow, name='slow_statements', cadence=('daily',), runbook=RUNBOOK,
+          title='No statement ran too long', thresholds=(
+              Threshold('slow_statement_warning_ms', 60000, 'num', 'warning at a statement this long'),)),
+    Check('log.autovacuum', 'server', _c_autovacuum, name='autovacuum', cadence=('daily',), runbook=RUNBOOK,
+          title='No autovacuum ran too long', thresholds=(
+              Threshold('autovacuum_warning_s', 3600, 'num', 'warning at an autovacuum this long'),)),
+    Check('log.resources', 'server', _c_resources, name='resources', cadence=('daily',), runbook=RUNBOOK,
+          title='No resource ran out'),
+    Check('log.replication', 'server', _c_replication, name='replication', cadence=('daily',), runbook=RUNBOOK,
+          title='No archiving or streaming error'),
     Check('log.configuration', 'server', _c_config, name='configuration', cadence=('daily',), runbook=RUNBOOK,
           title='The logs hold what a review needs'),
 ])
