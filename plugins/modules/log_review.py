@@ -47,11 +47,32 @@ options:
   cursor:
     description: The C(next_cursor) of the previous run; unset reads every file from its start.
     type: dict
+  audit_expected_roles:
+    description:
+      - The roles expected to change the schema or roles (pgaudit DDL and ROLE classes); a change by any
+        other is C(log.audit_unexpected_role). Unset does not judge roles.
+    type: list
+    elements: str
+  change_windows:
+    description:
+      - When changes are allowed, in the log's time zone; a DDL or ROLE event outside all of them is
+        C(log.audit_outside_window). Each is C(days) (mon..sun, default every day), C(start) and C(end)
+        (C(HH:MM), end excluded).
+    type: list
+    elements: dict
+  sensitive_tables:
+    description:
+      - Tables (C(schema.table)) whose reads (pgaudit READ class) are reported (C(log.audit_sensitive_read)).
+      - pgaudit names the table of a session event only with C(pgaudit.log_relation) on.
+    type: list
+    elements: str
+    default: []
   checks:
     description:
       - Names of the checks to run; empty runs those of O(cadence), or all of them.
       - "Known names: errors, fatal, auth_failures, checkpoints, temp_files, lock_waits, slow_statements,
-        autovacuum, resources, replication, configuration."
+        autovacuum, resources, replication, audit_changes, audit_unexpected_role, audit_outside_window,
+        audit_privileges, audit_sensitive_read, configuration."
     type: list
     elements: str
     default: []
@@ -124,6 +145,7 @@ round_trips:
 '''
 
 import os
+import re
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -153,11 +175,32 @@ def log_patterns(params, settings):
     return [os.path.join(directory, '*')]
 
 
+TIME = re.compile(r'\A([01][0-9]|2[0-4]):[0-5][0-9]\Z')
+
+
+def validate_windows(windows, param='change_windows'):
+    for n, w in enumerate(windows or []):
+        where = '%s[%d]' % (param, n)
+        if not isinstance(w, dict) or set(w) - set(('days', 'start', 'end')):
+            raise ParameterError(where, '%r is not a window' % (w,), 'give days, start and end (HH:MM)')
+        for key in ('start', 'end'):
+            if not isinstance(w.get(key), str) or not TIME.match(w[key]):
+                raise ParameterError('%s.%s' % (where, key), '%r is not a time' % (w.get(key),), 'give HH:MM, as 22:00')
+        days = w.get('days') or []
+        if not isinstance(days, list) or any(str(d)[:3].lower() not in review.DAYS for d in days):
+            raise ParameterError(where + '.days', '%r are not days' % (days,), 'give a list of mon, tue, ... sun')
+        if w['start'] >= w['end']:
+            raise ParameterError(where, 'starts at %s, not before its end %s' % (w['start'], w['end']),
+                                 'give a window within one day; two windows for one across midnight')
+    return windows
+
+
 def run(params):
     pipeline = Pipeline(review.REGISTRY, params, 'pgops_log_review', 30000)
     if params['cursor'] is not None and not all(isinstance(v, dict) and isinstance(v.get('offset'), int)
                                                 for v in params['cursor'].values()):
         raise ParameterError('cursor', 'is not a cursor of this module', 'pass the next_cursor a previous run returned')
+    windows = validate_windows(params['change_windows'])
     session = pipeline.connect()
     try:
         pipeline.probe(session, 'logging settings', ('can_monitor', 'is_superuser'))
@@ -175,6 +218,8 @@ def run(params):
                for e in _logs.entries(data, _logs.format_of(path, default_format), regex))
     facts = review.summarise(entries)
     facts['config_problems'] = review.config_problems(settings)
+    facts.update(audit_expected_roles=params['audit_expected_roles'], change_windows=windows,
+                 sensitive_tables=params['sensitive_tables'])
     metrics = dict(files=len(paths), files_read=len(chunks), bytes_read=sum(len(d) for p, k, d in chunks),
                    entries=facts['entries'], errors=sum(g['count'] for g in facts['errors'].values()),
                    auth_failures=sum(g['count'] for g in facts['auth'].values()), files_too_small=small)
@@ -190,6 +235,9 @@ def main():
         log_format=dict(type='str', choices=['stderr', 'csvlog', 'jsonlog']),
         log_line_prefix=dict(type='str'),
         cursor=dict(type='dict'),
+        audit_expected_roles=dict(type='list', elements='str'),
+        change_windows=dict(type='list', elements='dict'),
+        sensitive_tables=dict(type='list', elements='str', default=[]),
         checks=dict(type='list', elements='str', default=[]),
         skip_checks=dict(type='list', elements='str', default=[]),
         cadence=dict(type='str', choices=['daily', 'weekly', 'monthly', 'quarterly']),

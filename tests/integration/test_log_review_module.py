@@ -130,3 +130,37 @@ def test_without_the_collector_the_files_are_asked_for():
         assert result['metrics']['files'] == 1
     finally:
         c.destroy()
+
+
+def test_pgaudit_review():
+    c = PgCluster(settings={'logging_collector': 'on', 'log_directory': 'log', 'log_line_prefix': PREFIX,
+                            'log_connections': 'on', 'shared_preload_libraries': 'pgaudit',
+                            'pgaudit.log': 'ddl,role,read', 'pgaudit.log_relation': 'on'}).start()
+    try:
+        c.psql('CREATE EXTENSION pgaudit')
+        c.psql("CREATE ROLE dba LOGIN SUPERUSER; CREATE ROLE intruder LOGIN SUPERUSER;"
+               "CREATE TABLE cards (id int, pan text); CREATE TABLE notes (id int)")
+        c.psql('CREATE TABLE sneaky (id int); GRANT SELECT ON cards TO dba', user='intruder')
+        c.psql('SELECT * FROM cards; SELECT * FROM notes', user='dba')
+        assert logged(c, 'AUDIT: SESSION', 6)
+        args = dict(audit_expected_roles=['postgres', 'dba'], sensitive_tables=['public.cards'])
+        found = dict(((f['id'], f['object']), f) for f in review(c, **args)['findings'] if f['severity'] != 'ok')
+        assert sorted(found) == [('log.audit_changes', 'server'), ('log.audit_privileges', 'server'),
+                                 ('log.audit_sensitive_read', 'public.cards'),
+                                 ('log.audit_unexpected_role', 'intruder@postgres')], sorted(found)
+        unexpected = found[('log.audit_unexpected_role', 'intruder@postgres')]
+        assert unexpected['severity'] == 'warning' and 'CREATE TABLE public.sneaky x1' in unexpected['observed']
+        assert 'GRANT - x1' in unexpected['observed'] and unexpected['observed'].startswith('2 change(s)')
+        assert 'GRANT' in found[('log.audit_privileges', 'server')]['observed']
+        assert 'dba@postgres' in found[('log.audit_sensitive_read', 'public.cards')]['observed']
+        # a window that excludes now makes every change outside it; one that spans the day, none
+        outside = review(c, change_windows=[{'start': '00:00', 'end': '00:01', 'days': ['sun']}])
+        assert [f['object'] for f in outside['findings'] if f['id'] == 'log.audit_outside_window'] == [
+            'intruder@postgres', 'postgres@postgres']
+        inside = review(c, change_windows=[{'start': '00:00', 'end': '24:00'}])
+        assert not [f for f in inside['findings'] if f['id'] == 'log.audit_outside_window' and f['severity'] != 'ok']
+        with pytest.raises(ModuleFailed) as err:
+            review(c, change_windows=[{'start': '22:00', 'end': '02:00'}])
+        assert 'change_windows[0]' in err.value.result['msg']
+    finally:
+        c.destroy()

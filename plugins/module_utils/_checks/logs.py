@@ -11,6 +11,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import csv
+import datetime
 import re
 
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks._registry import Check, Registry, Threshold
@@ -70,11 +72,24 @@ def _signal(e, signals):
             return
 
 
+def _audit(e, audit, limit=10000):
+    """A pgaudit line: AUDIT: type,statement,substatement,class,command,object type,object name,statement,..."""
+    try:
+        row = next(csv.reader([e['message'][len('AUDIT: '):].split('\n', 1)[0]]))
+    except (csv.Error, StopIteration):
+        return
+    if len(row) < 7 or len(audit) >= limit:
+        return
+    audit.append({'time': e.get('time'), 'user': e.get('user') or '?', 'database': e.get('database') or '?',
+                  'class': row[3], 'command': row[4], 'object_type': row[5], 'object': row[6],
+                  'statement': row[7][:300] if len(row) > 7 else ''})
+
+
 def summarise(entries):
     """Counts of one review: errors by (level, SQLSTATE class, message), authentication failures by
     (user, database, client), operational signals (checkpoints, temporary files, lock waits, slow
     statements, autovacuum, resources, replication), with the first and last time and samples."""
-    errors, auth, signals, total = {}, {}, {}, 0
+    errors, auth, signals, audit, total = {}, {}, {}, [], 0
     for e in entries:
         total += 1
         level = e.get('level')
@@ -86,6 +101,9 @@ def summarise(entries):
                 g['last'] = e.get('time')
                 if len(g['samples']) < SAMPLES:
                     g['samples'].append(message.split('\n', 1)[0][:300])
+        if level == 'LOG' and message.startswith('AUDIT: '):
+            _audit(e, audit)
+            continue
         if level == 'LOG':
             _signal(e, signals)
             continue
@@ -102,7 +120,7 @@ def summarise(entries):
         group['last'] = e.get('time')
         if len(group['samples']) < SAMPLES:
             group['samples'].append(e['message'].split('\n', 1)[0][:300])
-    return {'entries': total, 'errors': errors, 'auth': auth, 'signals': signals}
+    return {'entries': total, 'errors': errors, 'auth': auth, 'signals': signals, 'audit': audit}
 
 
 def _c_errors(f, t):
@@ -213,6 +231,111 @@ def _c_replication(f, t):
                            'Check the archive (the backup runbook) and the standby link (the replication runbook).')
 
 
+PRIVILEGE_COMMANDS = ('GRANT', 'REVOKE', 'CREATE ROLE', 'ALTER ROLE', 'DROP ROLE', 'ALTER DEFAULT PRIVILEGES',
+                      'ALTER USER', 'CREATE USER', 'DROP USER')
+DAYS = ('mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun')
+
+
+def _changes(f):
+    return [a for a in f.get('audit') or [] if a['class'] in ('DDL', 'ROLE')]
+
+
+def _group(events):
+    groups = {}
+    for a in events:
+        g = groups.setdefault((a['user'], a['database'], a['command'], a['object'] or '-'), [])
+        g.append(a)
+    return sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+
+
+def _by_role(events):
+    """Events by (role, database): the first time and what was done ('CREATE TABLE public.t x2; ...')."""
+    roles = {}
+    for (u, d, c, o), g in _group(events):
+        r = roles.setdefault((u, d), {'first': g[0]['time'], 'what': [], 'count': 0})
+        r['what'].append('%s %s x%d' % (c, o, len(g)))
+        r['count'] += len(g)
+        r['first'] = min(r['first'] or '', g[0]['time'] or '')
+    return sorted(roles.items())
+
+
+def _c_audit_changes(f, t):
+    events = _changes(f)
+    if not events:
+        return []
+    lines = ['%s@%s %s %s x%d' % (u, d, c, o, len(g)) for (u, d, c, o), g in _group(events)[:20]]
+    return [finding('log.audit_changes', 'info', 'Schema and role changes were audited', obj='server',
+                    observed='%d event(s): %s' % (len(events), '; '.join(lines)),
+                    expected='the changes that were planned', remediation='Compare with the change records.')]
+
+
+def _c_audit_unexpected(f, t):
+    expected = f.get('audit_expected_roles')
+    if expected is None:
+        return []
+    out = []
+    for (u, d), r in _by_role([a for a in _changes(f) if a['user'] not in expected]):
+        out.append(finding('log.audit_unexpected_role', 'warning', 'A role not expected to change things did',
+                           obj='%s@%s' % (u, d), observed='%d change(s) from %s: %s' % (
+                               r['count'], r['first'], '; '.join(r['what'])[:500]),
+                           expected='changes only by %s' % ', '.join(expected) if expected else 'no change',
+                           remediation='Ask who used the role and why; revoke what it should not hold '
+                                       '(the quarterly access review lists its privileges).'))
+    return out
+
+
+def in_window(stamp, windows):
+    """Whether a log time ('2026-12-03 06:49:08.843 UTC') falls in one of the change windows."""
+    try:
+        when = datetime.datetime.strptime(stamp[:16], '%Y-%m-%d %H:%M')
+    except (TypeError, ValueError):
+        return True
+    for w in windows:
+        if DAYS[when.weekday()] in [d[:3].lower() for d in w.get('days') or DAYS] and \
+                w['start'] <= when.strftime('%H:%M') < w['end']:
+            return True
+    return False
+
+
+def _c_audit_window(f, t):
+    windows = f.get('change_windows')
+    if not windows:
+        return []
+    out = []
+    for (u, d), r in _by_role([a for a in _changes(f) if not in_window(a['time'], windows)]):
+        out.append(finding('log.audit_outside_window', 'warning', 'A change was made outside the change windows',
+                           obj='%s@%s' % (u, d), observed='%d change(s) from %s: %s' % (
+                               r['count'], r['first'], '; '.join(r['what'])[:500]),
+                           expected='changes inside the declared windows',
+                           remediation='Find the change record; an unplanned change gets a review (and the RCA '
+                                       'template when it broke something).'))
+    return out
+
+
+def _c_audit_privileges(f, t):
+    events = [a for a in f.get('audit') or [] if a['command'] in PRIVILEGE_COMMANDS]
+    if not events:
+        return []
+    lines = ['%s@%s %s %s' % (a['user'], a['database'], a['command'], a['statement'][:120]) for a in events[:10]]
+    return [finding('log.audit_privileges', 'info', 'Privileges or roles were changed', obj='server',
+                    observed='%d change(s): %s' % (len(events), '; '.join(lines)), expected='planned changes',
+                    remediation='Check each against the access policy; the quarterly access review shows the result.')]
+
+
+def _c_audit_sensitive(f, t):
+    sensitive = set(f.get('sensitive_tables') or [])
+    if not sensitive:
+        return []
+    out = []
+    reads = [a for a in f.get('audit') or [] if a['class'] == 'READ' and a['object'] in sensitive]
+    for (u, d, c, o), g in _group(reads):
+        out.append(finding('log.audit_sensitive_read', 'info', 'A sensitive table was read', obj=o,
+                           observed='%s@%s %s x%d, first at %s' % (u, d, c, len(g), g[0]['time']),
+                           expected='reads by the roles that need them',
+                           remediation='Confirm the role has a reason; pgaudit object auditing narrows the log.'))
+    return out
+
+
 def _c_config(f, t):
     problems = f.get('config_problems') or []
     if not problems:
@@ -251,6 +374,16 @@ REGISTRY = Registry('logs', [
           title='No resource ran out'),
     Check('log.replication', 'server', _c_replication, name='replication', cadence=('daily',), runbook=RUNBOOK,
           title='No archiving or streaming error'),
+    Check('log.audit_changes', 'server', _c_audit_changes, name='audit_changes', cadence=('daily', 'weekly'),
+          runbook=RUNBOOK, title='No schema or role change was audited'),
+    Check('log.audit_unexpected_role', 'object', _c_audit_unexpected, name='audit_unexpected_role',
+          cadence=('daily', 'weekly'), runbook=RUNBOOK, title='Only expected roles changed things'),
+    Check('log.audit_outside_window', 'object', _c_audit_window, name='audit_outside_window',
+          cadence=('daily', 'weekly'), runbook=RUNBOOK, title='Every change fell in a change window'),
+    Check('log.audit_privileges', 'server', _c_audit_privileges, name='audit_privileges', cadence=('daily', 'weekly'),
+          runbook=RUNBOOK, title='No privilege or role change was audited'),
+    Check('log.audit_sensitive_read', 'object', _c_audit_sensitive, name='audit_sensitive_read',
+          cadence=('daily', 'weekly'), runbook=RUNBOOK, title='No sensitive table was read'),
     Check('log.configuration', 'server', _c_config, name='configuration', cadence=('daily',), runbook=RUNBOOK,
           title='The logs hold what a review needs'),
 ])
