@@ -24,6 +24,8 @@ description:
     C(log.slow_statements), C(log.autovacuum), C(log.resources), C(log.replication)), and C(log.configuration)
     (logging settings that keep the review from seeing)."
   - Read-only towards the server (one READ ONLY statement for its logging settings); it writes nothing.
+    When the server can not be reached and O(log_files) are given, the files are read anyway (with
+    O(log_line_prefix), or PostgreSQL's default prefix), since the log of a server that is down says why.
 author:
   - pgops maintainers (@pgops)
 extends_documentation_fragment:
@@ -153,8 +155,11 @@ from ansible_collections.pgops.postgresql.plugins.module_utils import _logs
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks import logs as review
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks._pipeline import Pipeline, run_module
 from ansible_collections.pgops.postgresql.plugins.module_utils._connection import connection_argument_spec
-from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError
+from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ConnectionFailed, ParameterError
 from ansible_collections.pgops.postgresql.plugins.module_utils._findings import waiver_argument_spec
+
+# PostgreSQL's own default, for a server that can not be asked
+DEFAULT_PREFIX = '%m [%p] '
 
 SETTINGS = """
 SELECT json_object_agg(name, setting) AS settings FROM pg_settings
@@ -201,12 +206,19 @@ def run(params):
                                                 for v in params['cursor'].values()):
         raise ParameterError('cursor', 'is not a cursor of this module', 'pass the next_cursor a previous run returned')
     windows = validate_windows(params['change_windows'])
-    session = pipeline.connect()
     try:
-        pipeline.probe(session, 'logging settings', ('can_monitor', 'is_superuser'))
-        settings = session.fetch_one(SETTINGS)['settings']
-    finally:
-        session.close()
+        session = pipeline.connect()
+    except ConnectionFailed:
+        if not params['log_files']:
+            raise
+        # a server that is down: its log says why, when the files are named
+        settings = {'log_line_prefix': DEFAULT_PREFIX, 'logging_collector': 'unknown', 'log_connections': 'unknown'}
+    else:
+        try:
+            pipeline.probe(session, 'logging settings', ('can_monitor', 'is_superuser'))
+            settings = session.fetch_one(SETTINGS)['settings']
+        finally:
+            session.close()
     destination = settings.get('log_destination', 'stderr')
     default_format = params['log_format'] or ('jsonlog' if destination.startswith('jsonlog') else
                                               'csvlog' if destination.startswith('csvlog') else 'stderr')
@@ -217,7 +229,8 @@ def run(params):
     entries = (e for path, key, data in chunks
                for e in _logs.entries(data, _logs.format_of(path, default_format), regex))
     facts = review.summarise(entries)
-    facts['config_problems'] = review.config_problems(settings)
+    facts['config_problems'] = review.config_problems(settings) if settings.get('logging_collector') != 'unknown' \
+        else []
     facts.update(audit_expected_roles=params['audit_expected_roles'], change_windows=windows,
                  sensitive_tables=params['sensitive_tables'])
     metrics = dict(files=len(paths), files_read=len(chunks), bytes_read=sum(len(d) for p, k, d in chunks),

@@ -13,10 +13,13 @@ from tests.harness.pgcluster import COLLECTIONS, ROOT, PgCluster, free_port
 from tests.integration.conftest import RELAXED_DISK
 
 
-def host(socket_dir, port, name):
-    return {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable,
-            'postgresql_cluster_name': name, 'postgresql_port': port, 'postgresql_socket_dir': socket_dir,
-            'postgresql_admin_user': 'postgres'}
+def host(socket_dir, port, name, log_file=None):
+    values = {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable,
+              'postgresql_cluster_name': name, 'postgresql_port': port, 'postgresql_socket_dir': socket_dir,
+              'postgresql_admin_user': 'postgres'}
+    if log_file:  # the harness's servers log to stderr (logging_collector off): the file is named
+        values['pgops_log_files'] = [log_file]
+    return values
 
 
 def play(tmp_path, hosts, extra=None):
@@ -40,8 +43,8 @@ def test_daily_fleet_run(fresh_cluster, tmp_path):
     sick = PgCluster(settings={'autovacuum': 'off'}).start()
     try:
         sick.psql("CREATE SEQUENCE s MAXVALUE 100; SELECT setval('s', 99);")
-        hosts = {'db-healthy': host(cluster.socket_dir, cluster.port, 'healthy'),
-                 'db-sick': host(sick.socket_dir, sick.port, 'sick'),
+        hosts = {'db-healthy': host(cluster.socket_dir, cluster.port, 'healthy', cluster.log_file),
+                 'db-sick': host(sick.socket_dir, sick.port, 'sick', sick.log_file),
                  'db-down': host(str(tmp_path), free_port(), 'down'),
                  # SSH to a port nobody listens on: unreachable from the first task
                  'db-gone': dict(host(str(tmp_path), free_port(), 'gone'), ansible_connection='ssh',
@@ -65,6 +68,9 @@ def test_daily_fleet_run(fresh_cluster, tmp_path):
     assert 'unreachable' in gone[0]['observed']
     assert ('health.sequences', 'critical') in [(f['id'], f['severity']) for f in by_host['db-sick']['findings']]
     assert by_host['db-healthy']['summary']['critical'] == 0
+    # the server log was reviewed (the harness logs to a file it names) and where it stopped is kept
+    assert ('log.fatal', 'ok') in [(f['id'], f['severity']) for f in by_host['db-healthy']['findings']]
+    assert json.loads((tmp_path / 'reports' / 'daily-logs' / 'db-healthy.json').read_text())['next_cursor']
     for name in ('db-healthy', 'db-sick', 'db-down', 'fleet-summary'):  # db-gone has no file of its own
         for ext in ('json', 'md', 'html'):
             assert os.path.getsize(os.path.join(run_dir, '%s.%s' % (name, ext))) > 0

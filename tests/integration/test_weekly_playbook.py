@@ -24,7 +24,7 @@ def host(cluster, name, **extra):
     values = {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable,
               'postgresql_version': '15', 'postgresql_bin_dir': cluster.bin_dir, 'postgresql_cluster_name': name,
               'postgresql_port': cluster.port, 'postgresql_socket_dir': cluster.socket_dir,
-              'postgresql_admin_user': 'postgres'}
+              'postgresql_admin_user': 'postgres', 'pgops_log_files': [cluster.log_file]}
     values.update(extra)
     return values
 
@@ -104,6 +104,8 @@ def test_weekly_maintains_verifies_and_restores(estate, tmp_path):
     for name in ('db-planted', 'db-backed', 'fleet-summary'):
         for ext in ('json', 'md', 'html'):
             assert os.path.getsize(os.path.join(run_dir, '%s.%s' % (name, ext))) > 0
+    # the security log of the week was reviewed (the weekly checks only)
+    assert 'log.auth_failures' in done and 'log.errors' not in done
     # amcheck: 40 relations on the planted host, where it stopped kept on the controller; all of them on the other
     assert done['amcheck.coverage']['observed'].startswith('40 of '), done['amcheck.coverage']
     assert backed['amcheck.corruption']['severity'] == 'ok' and 'completed' in backed['amcheck.coverage']['observed']
