@@ -169,8 +169,7 @@ def entries(data, fmt, regex=None):
                 continue
             yield dict((_JSON[k], str(v)) for k, v in obj.items() if k in _JSON)
     else:
-        for entry in _stderr_entries(text, regex):
-            yield entry
+        yield from _stderr_entries(text, regex)
 
 
 _NUMBERS = re.compile(r'\b\d+(\.\d+)?\b')

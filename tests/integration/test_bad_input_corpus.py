@@ -67,6 +67,9 @@ def base(name, e):
         'amcheck': c.login,
         'performance_review': c.login,
         'log_review': c.login,
+        'notify': lambda: dict(report=os.path.join(e['scratch'], 'no-report.json'),
+                               state_file=os.path.join(e['scratch'], 'notify-state.json'),
+                               channels=[{'type': 'webhook', 'url': 'http://127.0.0.1:9/hook'}]),
         'capacity': lambda: dict(history_dir=e['scratch'], hosts=['db1']),
         'role_audit': c.login,
         'security_audit': c.login,
@@ -261,6 +264,13 @@ CASES = [
     ('log_review', {'cursor': {'abc': {'offset': '1; rm'}}}, 'cursor'),
     ('log_review', {'thresholds': {'auth_failures_warning': -1}}, 'thresholds.auth_failures_warning'),
     ('log_review', {'log_format': 'syslog'}, 'log_format'),
+    ('notify', {'channels': [{'type': 'webhook', 'url': 'file:///etc/passwd'}]}, 'channels[0].url'),
+    ('notify', {'channels': [{'type': 'email', 'host': 'smtp', 'sender': 'a@b', 'to': ['x@y\nBcc: z@w']}]},
+     'channels[0].to'),
+    ('notify', {'channels': [{'type': 'pager'}]}, 'channels'),
+    ('notify', {'suppress_hours': -1}, 'suppress_hours'),
+    ('notify', {'level': 'info'}, 'level'),
+    ('notify', {}, 'report'),
     ('log_review', {'change_windows': [{'start': '25:00', 'end': '26:00'}]}, 'change_windows[0].start'),
     ('log_review', {'change_windows': [{'start': '22:00', 'end': '02:00'}]}, 'change_windows[0]'),
     ('log_review', {'change_windows': [{'start': '01:00', 'end': '02:00', 'days': ['someday']}]},
@@ -402,7 +412,7 @@ def test_the_corpus_is_broad():
     assert {m for m, dummy, dummy2 in CASES} == {
         'settings', 'hba', 'ssl_config', 'cluster_service', 'standby', 'pitr_restore', 'failover', 'health_check',
         'maintenance', 'role_audit', 'security_audit', 'backup_verify', 'report', 'restore_test', 'write_probe',
-        'index_review', 'amcheck', 'performance_review', 'capacity', 'log_review'}
+        'index_review', 'amcheck', 'performance_review', 'capacity', 'log_review', 'notify'}
     strings = set()
 
     def walk(value):

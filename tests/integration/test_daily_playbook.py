@@ -95,3 +95,27 @@ def test_a_bad_fail_on_is_refused_before_any_check(cluster, tmp_path):
     assert proc.returncode == 2
     assert 'pgops_daily_fail_on must be info, warning or critical, not severe' in proc.stdout
     assert 'Check the health of the cluster' not in proc.stdout
+
+
+def test_a_failing_daily_run_notifies_once(tmp_path):
+    """One grouped message to the webhook and one e-mail for the failing run; the same run again sends none."""
+    from tests.harness.sinks import HttpSink, SmtpSink
+    sick = PgCluster(settings={'autovacuum': 'off'}).start()
+    http, smtp = HttpSink(), SmtpSink()
+    try:
+        sick.psql("CREATE SEQUENCE s MAXVALUE 100; SELECT setval('s', 99);")
+        hosts = {'db-sick': dict(host(sick.socket_dir, sick.port, 'sick', sick.log_file), pgops_notify_channels=[
+            {'type': 'webhook', 'url': http.url},
+            {'type': 'email', 'host': '127.0.0.1', 'port': smtp.port, 'sender': 'pgops@example.com',
+             'to': ['dba@example.com']}])}
+        proc, run_dir = play(tmp_path, hosts)
+        assert proc.returncode == 2, proc.stdout[-3000:]
+        assert len(http.bodies) == 1 and len(smtp.messages) == 1, proc.stdout[-3000:]
+        assert ('db-sick', 'health.sequences') in [(f['host'], f['id']) for f in http.bodies[0]['findings']]
+        assert 'db-sick: 1 critical' in http.bodies[0]['text']
+        proc, run_dir = play(tmp_path, hosts)
+        assert proc.returncode == 2 and len(http.bodies) == 1 and len(smtp.messages) == 1
+    finally:
+        sick.destroy()
+        http.close()
+        smtp.close()
