@@ -108,7 +108,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pgops.postgresql.plugins.module_utils import _validate
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks import capacity
-from ansible_collections.pgops.postgresql.plugins.module_utils._checks._pipeline import run_module
+from ansible_collections.pgops.postgresql.plugins.module_utils._checks._pipeline import run_module, selection_argument_spec
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError
 from ansible_collections.pgops.postgresql.plugins.module_utils._findings import (
     apply_waivers, parse_waivers, sort_findings, summarize, waiver_argument_spec)
@@ -146,12 +146,10 @@ def run(params):
 
 def main():
     spec = waiver_argument_spec()
+    spec.update(selection_argument_spec(cadence=False))
     spec.update(
         history_dir=dict(type='path', required=True),
         hosts=dict(type='list', elements='str', required=True),
-        checks=dict(type='list', elements='str', default=[]),
-        skip_checks=dict(type='list', elements='str', default=[]),
-        thresholds=dict(type='dict', default={}),
     )
     run_module(AnsibleModule(argument_spec=spec, supports_check_mode=True), run)
 

@@ -196,7 +196,7 @@ duration_ms:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks import health
-from ansible_collections.pgops.postgresql.plugins.module_utils._checks._pipeline import Pipeline, run_module
+from ansible_collections.pgops.postgresql.plugins.module_utils._checks._pipeline import Pipeline, run_module, selection_argument_spec
 from ansible_collections.pgops.postgresql.plugins.module_utils._connection import connection_argument_spec
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ConnectionFailed
 from ansible_collections.pgops.postgresql.plugins.module_utils._findings import waiver_argument_spec
@@ -207,14 +207,11 @@ def argument_spec():
     spec.update(
         databases=dict(type='list', elements='str', default=[]),
         exclude_databases=dict(type='list', elements='str', default=[]),
-        checks=dict(type='list', elements='str', default=[]),
-        skip_checks=dict(type='list', elements='str', default=[]),
-        cadence=dict(type='str', choices=['daily', 'weekly', 'monthly', 'quarterly']),
-        thresholds=dict(type='dict', default={}),
         fail_on_connection_error=dict(type='bool', default=True),
         statement_timeout=dict(type='int', default=30000),
     )
     spec.update(waiver_argument_spec())
+    spec.update(selection_argument_spec())
     return spec
 
 

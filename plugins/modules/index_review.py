@@ -178,7 +178,7 @@ duration_ms:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks import indexes as review
-from ansible_collections.pgops.postgresql.plugins.module_utils._checks._pipeline import Pipeline, run_module
+from ansible_collections.pgops.postgresql.plugins.module_utils._checks._pipeline import Pipeline, run_module, selection_argument_spec
 from ansible_collections.pgops.postgresql.plugins.module_utils._connection import connection_argument_spec
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError
 from ansible_collections.pgops.postgresql.plugins.module_utils._findings import waiver_argument_spec
@@ -225,13 +225,10 @@ def run(params):
 def main():
     spec = connection_argument_spec()
     spec.update(waiver_argument_spec())
+    spec.update(selection_argument_spec())
     spec.update(
         databases=dict(type='list', elements='str', default=[]),
         exclude_databases=dict(type='list', elements='str', default=[]),
-        checks=dict(type='list', elements='str', default=[]),
-        skip_checks=dict(type='list', elements='str', default=[]),
-        cadence=dict(type='str', choices=['daily', 'weekly', 'monthly', 'quarterly']),
-        thresholds=dict(type='dict', default={}),
         measure_bloat=dict(type='bool', default=True),
         used_elsewhere=dict(type='list', elements='raw', default=[]),
         scanned_only=dict(type='bool', default=False),

@@ -153,7 +153,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pgops.postgresql.plugins.module_utils import _logs
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks import logs as review
-from ansible_collections.pgops.postgresql.plugins.module_utils._checks._pipeline import Pipeline, run_module
+from ansible_collections.pgops.postgresql.plugins.module_utils._checks._pipeline import Pipeline, run_module, selection_argument_spec
 from ansible_collections.pgops.postgresql.plugins.module_utils._connection import connection_argument_spec
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ConnectionFailed, ParameterError
 from ansible_collections.pgops.postgresql.plugins.module_utils._findings import waiver_argument_spec
@@ -243,6 +243,7 @@ def run(params):
 def main():
     spec = connection_argument_spec()
     spec.update(waiver_argument_spec())
+    spec.update(selection_argument_spec())
     spec.update(
         log_files=dict(type='list', elements='path'),
         log_format=dict(type='str', choices=['stderr', 'csvlog', 'jsonlog']),
@@ -251,10 +252,6 @@ def main():
         audit_expected_roles=dict(type='list', elements='str'),
         change_windows=dict(type='list', elements='dict'),
         sensitive_tables=dict(type='list', elements='str', default=[]),
-        checks=dict(type='list', elements='str', default=[]),
-        skip_checks=dict(type='list', elements='str', default=[]),
-        cadence=dict(type='str', choices=['daily', 'weekly', 'monthly', 'quarterly']),
-        thresholds=dict(type='dict', default={}),
     )
     run_module(AnsibleModule(argument_spec=spec, supports_check_mode=True), run)
 

@@ -147,7 +147,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pgops.postgresql.plugins.module_utils import _validate
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks import performance as perf
-from ansible_collections.pgops.postgresql.plugins.module_utils._checks._pipeline import Pipeline, run_module
+from ansible_collections.pgops.postgresql.plugins.module_utils._checks._pipeline import Pipeline, run_module, selection_argument_spec
 from ansible_collections.pgops.postgresql.plugins.module_utils._connection import connection_argument_spec
 from ansible_collections.pgops.postgresql.plugins.module_utils._findings import waiver_argument_spec
 
@@ -179,14 +179,11 @@ def run(params):
 def main():
     spec = connection_argument_spec()
     spec.update(waiver_argument_spec())
+    spec.update(selection_argument_spec())
     spec.update(
         baseline=dict(type='dict'),
         top=dict(type='int', default=10),
         snapshot_size=dict(type='int', default=500),
-        checks=dict(type='list', elements='str', default=[]),
-        skip_checks=dict(type='list', elements='str', default=[]),
-        cadence=dict(type='str', choices=['daily', 'weekly', 'monthly', 'quarterly']),
-        thresholds=dict(type='dict', default={}),
     )
     run_module(AnsibleModule(argument_spec=spec, supports_check_mode=True), run)
 

@@ -20,17 +20,14 @@ except ImportError:  # pragma: no cover - require_psycopg2 says so first
     psycopg2 = None
 
 from ansible_collections.pgops.postgresql.plugins.module_utils import _sql_maintenance as qm
+from ansible_collections.pgops.postgresql.plugins.module_utils._plots import human
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import QueryFailed
 from ansible_collections.pgops.postgresql.plugins.module_utils._sql import identifier
 
 
 def size(n):
-    """Bytes for people: 8.0 kB, 12.3 MB, 1.5 GB."""
-    n = float(n or 0)
-    for unit in ('B', 'kB', 'MB', 'GB', 'TB'):
-        if n < 1024 or unit == 'TB':
-            return ('%d %s' % (n, unit)) if unit == 'B' else ('%.1f %s' % (n, unit))
-        n /= 1024.0
+    """Bytes for people: 8.0 kB, 12.3 MB, 1.5 GB (the plots' formatter)."""
+    return human(n or 0, 'bytes')
 
 
 def pgstattuple_schema(session):

@@ -16,12 +16,24 @@ __metaclass__ = type
 
 import time
 
+from ansible_collections.pgops.postgresql.plugins.module_utils._checks._registry import CADENCES
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks._sql_common import PROBE
 from ansible_collections.pgops.postgresql.plugins.module_utils._connection import (
     ACCEPTING_DATABASES, connect, per_database, require_psycopg2, select_databases)
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import PgopsError
 from ansible_collections.pgops.postgresql.plugins.module_utils._findings import (
     apply_waivers, parse_waivers, sort_findings, summarize)
+
+
+def selection_argument_spec(cadence=True):
+    """The options every checking module takes to choose its checks: checks, skip_checks, thresholds
+    and (for modules whose registry spans cadences) cadence."""
+    spec = dict(checks=dict(type='list', elements='str', default=[]),
+                skip_checks=dict(type='list', elements='str', default=[]),
+                thresholds=dict(type='dict', default={}))
+    if cadence:
+        spec['cadence'] = dict(type='str', choices=list(CADENCES))
+    return spec
 
 
 def privilege_error(login_user, what, superuser_gives=None):
