@@ -21,7 +21,9 @@ description:
     its values taken out), C(log.fatal) (every FATAL group; PANIC is critical), C(log.auth_failures)
     (failures by user, database and client address; a warning from one address past
     C(auth_failures_warning)), operational signals (C(log.checkpoints), C(log.temp_files), C(log.lock_waits),
-    C(log.slow_statements), C(log.autovacuum), C(log.resources), C(log.replication)), and C(log.configuration)
+    C(log.slow_statements), C(log.autovacuum), C(log.resources), C(log.replication)), C(log.crash_restart)
+    (critical: a server process died and the postmaster restarted the server, with or without a PANIC;
+    connections refused meanwhile are counted there, not as FATAL errors), and C(log.configuration)
     (logging settings that keep the review from seeing)."
   - Read-only towards the server (one READ ONLY statement for its logging settings); it writes nothing.
     When the server can not be reached and O(log_files) are given, the files are read anyway (with
@@ -73,8 +75,8 @@ options:
     description:
       - Names of the checks to run; empty runs those of O(cadence), or all of them.
       - "Known names: errors, fatal, auth_failures, checkpoints, temp_files, lock_waits, slow_statements,
-        autovacuum, resources, replication, audit_changes, audit_unexpected_role, audit_outside_window,
-        audit_privileges, audit_sensitive_read, configuration."
+        autovacuum, resources, crash_restart, replication, audit_changes, audit_unexpected_role,
+        audit_outside_window, audit_privileges, audit_sensitive_read, configuration."
     type: list
     elements: str
     default: []
@@ -132,7 +134,8 @@ next_cursor:
   returned: always
   type: dict
 metrics:
-  description: Files and bytes read, entries, errors and authentication failures counted.
+  description: Files and bytes read, entries, errors, authentication failures, crash restarts and connections
+    refused while the server started, recovered or stopped.
   returned: always
   type: dict
 queries:
@@ -235,7 +238,9 @@ def run(params):
                  sensitive_tables=params['sensitive_tables'])
     metrics = dict(files=len(paths), files_read=len(chunks), bytes_read=sum(len(d) for p, k, d in chunks),
                    entries=facts['entries'], errors=sum(g['count'] for g in facts['errors'].values()),
-                   auth_failures=sum(g['count'] for g in facts['auth'].values()), files_too_small=small)
+                   auth_failures=sum(g['count'] for g in facts['auth'].values()), files_too_small=small,
+                   crash_restarts=(facts['signals'].get('crash_restart') or {}).get('count', 0),
+                   refused_connections=facts['refused_connections'])
     return pipeline.finish(pipeline.registry.evaluate(facts, pipeline.thresholds, pipeline.selected),
                            next_cursor=cursor, metrics=metrics)
 

@@ -164,3 +164,29 @@ def test_pgaudit_review():
         assert 'change_windows[0]' in err.value.result['msg']
     finally:
         c.destroy()
+
+
+def test_a_crash_restart_without_a_panic_is_found_once(cluster):
+    """kill -9 of one backend: the postmaster ends every session, runs crash recovery and accepts
+    connections again; no PANIC is written, yet the review names the crash, once."""
+    c = cluster
+    start = review(c)
+    conn = psycopg2.connect(host=c.socket_dir, port=c.port, user='postgres', dbname='postgres')
+    try:
+        victim = conn.get_backend_pid()
+        os.kill(victim, 9)
+        assert logged(c, 'all server processes terminated; reinitializing', 1)
+        assert wait_for(lambda: logged(c, 'database system is ready to accept connections', 2), 30)
+    finally:
+        try:
+            conn.close()
+        except psycopg2.Error:
+            pass
+    assert wait_for(lambda: c.psql('SELECT 1').strip() == '1', 30)
+    result = review(c, cursor=start['next_cursor'])
+    assert ids(result) == [('log.crash_restart', 'critical', 'server')], result['findings']
+    [f] = [f for f in result['findings'] if f['id'] == 'log.crash_restart']
+    assert f['observed'].startswith('1 crash restart(s)') and '(PID %d) was terminated by signal 9' % victim in f['observed']
+    assert result['metrics']['crash_restarts'] == 1
+    again = review(c, cursor=result['next_cursor'])
+    assert ids(again) == [], again['findings']

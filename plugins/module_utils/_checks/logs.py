@@ -54,6 +54,17 @@ SIGNALS = (
      'seconds'),
 )
 RESOURCES = ('out of memory', 'could not fork', 'No space left on device', 'too many open files')
+# A crash restart: a server process died, the postmaster ended the others and reinitialised (or,
+# with restart_after_crash off, shut down). The cause is the line before: terminated by a signal,
+# an exception or a non-zero exit code.
+CRASH_CAUSE = re.compile(r'^(?:server|[\w ]+) process \(PID \d+\) (?:was terminated by (?:signal|exception)|exited with '
+                         r'exit code [1-9])')
+CRASH_EVENT = ('all server processes terminated; reinitializing', 'shutting down because restart_after_crash is off')
+# Connections refused while the server starts, recovers or stops (SQLSTATE 57P03): part of a restart,
+# not a FATAL of their own.
+NOT_NOW = ('the database system is starting up', 'the database system is in recovery mode',
+           'the database system is shutting down', 'the database system is not yet accepting connections',
+           'the database system is not accepting connections')
 REPLICATION = ('archive command failed', 'could not receive data from WAL stream',
                'could not connect to the primary server', 'requested WAL segment', 'replication slot')
 
@@ -89,7 +100,7 @@ def summarise(entries):
     """Counts of one review: errors by (level, SQLSTATE class, message), authentication failures by
     (user, database, client), operational signals (checkpoints, temporary files, lock waits, slow
     statements, autovacuum, resources, replication), with the first and last time and samples."""
-    errors, auth, signals, audit, total = {}, {}, {}, [], 0
+    errors, auth, signals, audit, total, causes, refused = {}, {}, {}, [], 0, [], 0
     for e in entries:
         total += 1
         level = e.get('level')
@@ -104,8 +115,21 @@ def summarise(entries):
         if level == 'LOG' and message.startswith('AUDIT: '):
             _audit(e, audit)
             continue
+        if level == 'LOG' and CRASH_CAUSE.match(message):
+            causes.append(message.split('\n', 1)[0][:300])
+            continue
+        if level == 'LOG' and message.startswith(CRASH_EVENT):
+            g = signals.setdefault('crash_restart', {'count': 0, 'samples': [], 'first': e.get('time')})
+            g['count'] += 1
+            g['last'] = e.get('time')
+            if len(g['samples']) < SAMPLES:
+                g['samples'].append('%s: %s' % (e.get('time'), causes[-1] if causes else message[:300]))
+            continue
         if level == 'LOG':
             _signal(e, signals)
+            continue
+        if level == 'FATAL' and (e.get('sqlstate') == '57P03' or message.startswith(NOT_NOW)):
+            refused += 1
             continue
         if level not in ('ERROR', 'FATAL', 'PANIC'):
             continue
@@ -120,7 +144,10 @@ def summarise(entries):
         group['last'] = e.get('time')
         if len(group['samples']) < SAMPLES:
             group['samples'].append(e['message'].split('\n', 1)[0][:300])
-    return {'entries': total, 'errors': errors, 'auth': auth, 'signals': signals, 'audit': audit}
+    if 'crash_restart' in signals:
+        signals['crash_restart']['refused'] = refused
+    return {'entries': total, 'errors': errors, 'auth': auth, 'signals': signals, 'audit': audit,
+            'refused_connections': refused}
 
 
 def _c_errors(f, t):
@@ -223,6 +250,19 @@ def _c_resources(f, t):
                            'no out of memory, fork failure, full disk or file limit',
                            'Read the samples: memory (work_mem times connections), disk (the daily disk check), '
                            'process or file limits of the service.')
+
+
+def _c_crash_restart(f, t):
+    g = (f.get('signals') or {}).get('crash_restart')
+    if not g:
+        return []
+    return [finding('log.crash_restart', 'critical', 'A server process crashed and the server restarted', obj='server',
+                    observed='%d crash restart(s) (%s to %s), %d connection(s) refused meanwhile; %s' % (
+                        g['count'], g['first'], g['last'], g.get('refused', 0), '; '.join(g['samples'])),
+                    expected='no crash: every session was cut off and the server ran crash recovery',
+                    remediation='Read the log around the first time: the process and its statement (DETAIL: Failed '
+                                'process was running), signal 9 from the kernel OOM killer (dmesg), a bug or an '
+                                'extension; check the storage and run amcheck (playbooks/weekly.yml).')]
 
 
 def _c_replication(f, t):
@@ -372,6 +412,8 @@ REGISTRY = Registry('logs', [
               Threshold('autovacuum_warning_s', 3600, 'num', 'warning at an autovacuum this long'),)),
     Check('log.resources', 'server', _c_resources, name='resources', cadence=('daily',), runbook=RUNBOOK,
           title='No resource ran out'),
+    Check('log.crash_restart', 'server', _c_crash_restart, name='crash_restart', cadence=('daily',), runbook=RUNBOOK,
+          title='No server process crashed'),
     Check('log.replication', 'server', _c_replication, name='replication', cadence=('daily',), runbook=RUNBOOK,
           title='No archiving or streaming error'),
     Check('log.audit_changes', 'server', _c_audit_changes, name='audit_changes', cadence=('daily', 'weekly'),

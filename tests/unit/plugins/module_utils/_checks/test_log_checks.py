@@ -32,7 +32,30 @@ CASES = [
      [('log.auth_failures', 'warning')]),
     ([e('FATAL', 'password authentication failed for user "app"', client='10.0.0.9', user='app')] * 3,
      [('log.auth_failures', 'info')]),
+    # a backend killed: the postmaster restarts the server without a PANIC; refused logins are part of it
+    ([e('LOG', 'server process (PID 4242) was terminated by signal 9: Killed'),
+      e('LOG', 'terminating any other active server processes'),
+      e('WARNING', 'terminating connection because of crash of another server process', sqlstate='57P02'),
+      e('LOG', 'all server processes terminated; reinitializing'),
+      e('FATAL', 'the database system is in recovery mode', sqlstate='57P03'),
+      e('FATAL', 'the database system is starting up'),
+      e('LOG', 'database system is ready to accept connections')], [('log.crash_restart', 'critical')]),
+    ([e('LOG', 'background worker "logical replication launcher" (PID 9) exited with exit code 1'),
+      e('LOG', 'shutting down because restart_after_crash is off')], [('log.crash_restart', 'critical')]),
+    # a clean restart is no crash, and a worker that exits with 0 neither
+    ([e('LOG', 'received fast shutdown request'), e('LOG', 'database system is shut down'),
+      e('FATAL', 'the database system is shutting down', sqlstate='57P03'),
+      e('LOG', 'background worker "x" (PID 9) exited with exit code 0'),
+      e('LOG', 'database system is ready to accept connections')], []),
 ]
+
+
+def test_a_crash_restart_names_its_cause_and_counts_refused_logins():
+    facts = logs.summarise(CASES[-3][0])
+    facts['config_problems'] = []
+    f = [f for f in logs.REGISTRY.evaluate(facts, TH) if f['id'] == 'log.crash_restart'][0]
+    assert f['observed'].startswith('1 crash restart(s)') and '2 connection(s) refused' in f['observed']
+    assert 'terminated by signal 9' in f['observed'] and facts['refused_connections'] == 2
 
 
 @pytest.mark.parametrize('entries,expected', CASES)
