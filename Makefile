@@ -19,13 +19,13 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PGOPS_REPORT_DIR
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv docs-venv system-packages collection demo test sanity lint unit integration molecule multihost bench bench-maintenance bench-backup bench-failover bench-fleet docs docs-lint site changelog clean
+.PHONY: help venv docs-venv system-packages collection demo test sanity lint unit integration molecule multihost bench bench-logs bench-maintenance bench-backup bench-failover bench-fleet docs docs-lint site changelog clean
 
 help:
 	@echo "make demo         install PostgreSQL 15 on localhost with playbooks/install.yml, run playbooks/daily.yml"
 	@echo "make test         sanity + lint + docs-lint + site + unit + integration + molecule + multihost"
 	@echo "make sanity|lint|unit|integration|molecule|multihost   one part of the tests"
-	@echo "make bench        health_check and daily.yml on 1k and 10k tables, the audits, maintenance on 1 GB, the reviews at 10k tables"
+	@echo "make bench        health_check and daily.yml on 1k and 10k tables, the audits, maintenance on 1 GB, the reviews at 10k tables, log_review beside pgBadger on 1 GB of log"
 	@echo "make docs         regenerate role READMEs and the modules' check lists, build the reference site"
 	@echo "make site         build the reference site only (build/docs-site/html); make docs-lint: antsibull-docs lint"
 
@@ -108,6 +108,11 @@ bench: system-packages collection
 	$(BIN)/python tests/bench/bench_health_check.py
 	$(BIN)/python tests/bench/bench_audits.py
 	$(BIN)/python tests/bench/bench_maintenance.py
+	$(BIN)/python tests/bench/bench_logs.py
+
+# log_review beside pgBadger on one generated log of BENCH_LOG_MB megabytes (default 1024).
+bench-logs: system-packages collection
+	$(BIN)/python tests/bench/bench_logs.py
 
 bench-maintenance: system-packages collection
 	$(BIN)/python tests/bench/bench_maintenance.py

@@ -7,7 +7,8 @@
 A plot is plain data, so the JSON report keeps it and the Markdown report shows its numbers:
 
 * ``{'kind': 'line', 'title', 'unit', 'series': [{'name', 'points': [[x, y], ...], 'dashed': bool}],
-  'x_labels': [[x, text], ...]}``: x and y are numbers (days, bytes);
+  'x_labels': [[x, text], ...], 'y_min': number}``: x and y are numbers (days, bytes, seconds); the y
+  axis starts at 0, or at ``y_min`` when it is given (a percentage near 100);
 * ``{'kind': 'bars', 'title', 'unit', 'bars': [[label, value], ...]}``: horizontal bars.
 
 ``svg(plot)`` draws one; ``table(plot)`` gives its numbers as rows for Markdown.
@@ -42,6 +43,10 @@ def human(value, unit):
             n /= 1024.0
     if unit == 'ms' and abs(value) >= 1000:
         return '%.1f s' % (value / 1000.0)
+    if unit == 's' and abs(value) >= 60:
+        for size, name in ((86400.0, 'd'), (3600.0, 'h'), (60.0, 'min')):
+            if abs(value) >= size:
+                return '%.1f %s' % (value / size, name)
     if isinstance(value, float) and value != int(value):
         return '%.1f%s' % (value, ' ' + unit if unit else '')
     return '%d%s' % (value, ' ' + unit if unit and unit != 'bytes' else '')
@@ -66,7 +71,8 @@ def _line(plot):
         return ''
     x0, x1 = min(p[0] for p in points), max(p[0] for p in points)
     y1 = max(p[1] for p in points) or 1.0
-    y0 = 0.0
+    y0 = min(float(plot.get('y_min') or 0.0), min(p[1] for p in points))
+    y1 = y1 if y1 > y0 else y0 + 1
     x1 = x1 if x1 > x0 else x0 + 1
 
     def sx(x):
@@ -81,8 +87,9 @@ def _line(plot):
         out.append('<text x="%d" y="%.1f" text-anchor="end" font-size="11">%s</text>' % (
             PAD_L - 6, sy(y) + 4, _h(human(y, plot.get('unit')))))
     for x, text in plot.get('x_labels') or []:
-        out.append('<text x="%.1f" y="%d" text-anchor="middle" font-size="11">%s</text>'
-                   % (sx(float(x)), H - PAD_B + 16, _h(text)))
+        anchor = 'start' if float(x) <= x0 else 'end' if float(x) >= x1 else 'middle'
+        out.append('<text x="%.1f" y="%d" text-anchor="%s" font-size="11">%s</text>'
+                   % (sx(float(x)), H - PAD_B + 16, anchor, _h(text)))
     legend = []
     for i, s in enumerate(plot['series']):
         colour = COLOURS[i % len(COLOURS)]
@@ -105,7 +112,7 @@ def _bars(plot):
     out = []
     for i, (label, value) in enumerate(bars):
         y = PAD_T + i * row
-        width = (W - 260) * float(value) / top
+        width = (W - 300) * float(value) / top
         out.append('<text x="6" y="%d" font-size="11">%s</text>' % (y + 14, _h(str(label)[:36])))
         out.append('<rect class="bar" x="230" y="%d" width="%.1f" height="16" fill="%s"><title>%s: %s</title></rect>'
                    % (y + 2, max(width, 1), COLOURS[0], _h(label), _h(human(value, plot.get('unit')))))

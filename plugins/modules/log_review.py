@@ -134,8 +134,9 @@ next_cursor:
   returned: always
   type: dict
 metrics:
-  description: Files and bytes read, entries, errors, authentication failures, crash restarts and connections
-    refused while the server started, recovered or stopped.
+  description: Files and bytes read, entries, errors, authentication failures, crash restarts, connections
+    refused while the server started, recovered or stopped, and the count of each operational signal
+    (C(signals), for example C(slow_statements): every statement logged with its duration).
   returned: always
   type: dict
 queries:
@@ -240,6 +241,7 @@ def run(params):
                    entries=facts['entries'], errors=sum(g['count'] for g in facts['errors'].values()),
                    auth_failures=sum(g['count'] for g in facts['auth'].values()), files_too_small=small,
                    crash_restarts=(facts['signals'].get('crash_restart') or {}).get('count', 0),
+                   signals=dict((name, g['count']) for name, g in facts['signals'].items()),
                    refused_connections=facts['refused_connections'])
     return pipeline.finish(pipeline.registry.evaluate(facts, pipeline.thresholds, pipeline.selected),
                            next_cursor=cursor, metrics=metrics)

@@ -31,3 +31,20 @@ def write(root, host, metrics, days, disk_used, table=None, table_bytes=None):
         with open(os.path.join(root, day, host + '.json'), 'w') as fh:
             json.dump({'title': 'daily', 'generated_at': day, 'hosts': [{'host': host, 'metrics': m, 'findings': []}]},
                       fh)
+
+
+def write_run(root, kind, day, results, time='06:00:00'):
+    """One run's fleet report ``root/<kind>/<day>/fleet-summary.json`` (the shape the report module
+    writes): ``results`` {host: result with findings and metrics}; a result with only ``msg`` stands
+    for a host the run did not reach."""
+    hosts = []
+    for host, result in results.items():
+        entry = dict(result, host=host)
+        if 'findings' not in entry:
+            entry['findings'] = [{'id': 'report.no_result', 'severity': 'critical', 'object': host,
+                                  'observed': result.get('msg', 'no result'), 'waived': False}]
+        hosts.append(entry)
+    path = os.path.join(root, kind, day)
+    os.makedirs(path, exist_ok=True)
+    with open(os.path.join(path, 'fleet-summary.json'), 'w') as fh:
+        json.dump({'title': kind, 'generated_at': '%s %s UTC' % (day, time), 'hosts': hosts}, fh)

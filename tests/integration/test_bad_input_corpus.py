@@ -71,6 +71,8 @@ def base(name, e):
                                state_file=os.path.join(e['scratch'], 'notify-state.json'),
                                channels=[{'type': 'webhook', 'url': 'http://127.0.0.1:9/hook'}]),
         'capacity': lambda: dict(history_dir=e['scratch'], hosts=['db1']),
+        'sla': lambda: dict(report_dir=e['scratch'], month='2026-11',
+                            clusters=[{'name': 'orders', 'hosts': ['db1', 'db2'], 'availability_pct': 99.9}]),
         'role_audit': c.login,
         'security_audit': c.login,
         'backup_verify': lambda: dict(stanza='corpus'),
@@ -283,6 +285,16 @@ CASES = [
     ('capacity', {'thresholds': {'window_days': 0}}, 'window_days'),
     ('capacity', {'thresholds': {'min_points': 'x'}}, 'thresholds.min_points'),
     ('capacity', {'checks': ['trend']}, 'checks'),
+    ('sla', {'month': '2026-13'}, 'month'),
+    ('sla', {'month': '2026-11\nx'}, 'month'),
+    ('sla', {'clusters': [{'name': 'a\nb', 'hosts': ['db1']}]}, 'clusters[0].name'),
+    ('sla', {'clusters': [{'name': 'a', 'hosts': ['../etc']}]}, 'clusters[0].hosts'),
+    ('sla', {'clusters': [{'name': 'a', 'hosts': []}]}, 'clusters[0].hosts'),
+    ('sla', {'clusters': [{'name': 'a', 'hosts': ['x']}, {'name': 'a', 'hosts': ['y']}]}, 'clusters[1].name'),
+    ('sla', {'clusters': [{'name': 'a', 'hosts': ['x'], 'rpo_seconds': -5}]}, 'clusters[0].rpo_seconds'),
+    ('sla', {'clusters': [{'name': 'a', 'hosts': ['x'], 'availability_pct': 101}]}, 'clusters[0].availability_pct'),
+    ('sla', {'thresholds': {'min_coverage_pct': 'most'}}, 'thresholds.min_coverage_pct'),
+    ('sla', {'checks': ['uptime']}, 'checks'),
     ('performance_review', {'snapshot_size': -1}, 'snapshot_size'),
     ('performance_review', {'thresholds': {'new_heavy_pct': 120}}, 'thresholds.new_heavy_pct'),
     ('performance_review', {'checks': ['regression\n']}, 'checks'),
@@ -412,7 +424,7 @@ def test_the_corpus_is_broad():
     assert {m for m, dummy, dummy2 in CASES} == {
         'settings', 'hba', 'ssl_config', 'cluster_service', 'standby', 'pitr_restore', 'failover', 'health_check',
         'maintenance', 'role_audit', 'security_audit', 'backup_verify', 'report', 'restore_test', 'write_probe',
-        'index_review', 'amcheck', 'performance_review', 'capacity', 'log_review', 'notify'}
+        'index_review', 'amcheck', 'performance_review', 'capacity', 'log_review', 'notify', 'sla'}
     strings = set()
 
     def walk(value):

@@ -98,6 +98,10 @@ def test_monthly_review_with_a_standby(pair, tmp_path):
     assert not any(f['id'].startswith('index.') for f in standby_findings), standby_findings
     assert (tmp_path / 'reports' / 'monthly' / 'latest.txt').read_text().strip() == \
         str(run_dir / 'fleet-summary.html')
+    # the service levels of the month before ran first: one cluster (db1 with its standby), no objectives set
+    sla = json.load(open(str(tmp_path / 'reports' / 'sla' / '2026-10' / 'sla.json')))
+    assert [h['host'] for h in sla['hosts']] == ['db1'], sla
+    assert ('sla.objectives', 'warning') in [(f['id'], f['severity']) for f in sla['hosts'][0]['findings']]
 
     # capacity: the growing table, no forecast inside the thresholds; db2 has no history yet
     capacity = sorted((f['id'], f['severity'], f['object']) for f in primary_findings

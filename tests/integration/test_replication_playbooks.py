@@ -11,6 +11,7 @@ import sys
 import yaml
 
 from tests.harness.pgcluster import COLLECTIONS, ROOT
+from tests.harness.sinks import HttpSink
 from tests.integration.test_failover_module import kill9_postmaster
 from tests.harness.replication import REPLICATION_PASSWORD, ReplicaSet
 
@@ -74,21 +75,39 @@ def test_drill_with_synchronous_replication_passes_and_keeps_a_history(tmp_path)
 
 def test_failover_then_rejoin_playbooks_after_a_crash(tmp_path):
     rs = ReplicaSet(standbys=2)
+    sink = HttpSink()
     try:
+        inv = inventory(rs)
+        inv['all']['vars']['pgops_notify_channels'] = [{'type': 'webhook', 'url': sink.url}]
         kill9_postmaster(rs.nodes['n1'])
-        proc = play(tmp_path, inventory(rs), playbook='failover.yml')
+        proc = play(tmp_path, inv, playbook='failover.yml')
         assert proc.returncode != 0 and 'pgops_failover_confirm=most-advanced' in proc.stdout
         assert rs.role('n2') == 'standby' and rs.role('n3') == 'standby'
-        proc = play(tmp_path, inventory(rs), {'pgops_failover_confirm': 'most-advanced'}, playbook='failover.yml')
+        # a refusal before anything is decided is the operator's, told on the console only
+        assert sink.bodies == []
+        # the crashed primary as the candidate: the module refuses, people are told the failover failed
+        proc = play(tmp_path, inv, {'pgops_failover_confirm': 'n1'}, playbook='failover.yml')
+        assert proc.returncode != 0 and rs.role('n2') == 'standby' and rs.role('n3') == 'standby'
+        assert len(sink.bodies) == 1 and 'The failover failed' in json.dumps(sink.bodies[0]), sink.bodies
+        proc = play(tmp_path, inv, {'pgops_failover_confirm': 'most-advanced'}, playbook='failover.yml')
         assert proc.returncode == 0, proc.stdout[-4000:]
         assert 'Needs rejoin (playbooks/rejoin.yml): n1' in proc.stdout
         new = 'n2' if rs.role('n2') == 'primary' else 'n3'
         other = 'n3' if new == 'n2' else 'n2'
         assert rs.role(new) == 'primary' and rs.upstream_port(other) == str(rs.nodes[new].port)
-        proc = play(tmp_path, inventory(rs), {'pgops_rejoin_node': 'n1'}, playbook='rejoin.yml')
+        # one message for the failover, with the new primary and what to rejoin
+        assert len(sink.bodies) == 2, sink.bodies
+        told = json.dumps(sink.bodies[1])
+        assert 'The primary failed over' in told and new in told and 'to rejoin: n1' in told, told
+        events = list((tmp_path / 'reports' / 'events' / 'failover').iterdir())
+        assert len(events) == 2 and all((e / 'event.html').exists() for e in events)
+        proc = play(tmp_path, inv, {'pgops_rejoin_node': 'n1'}, playbook='rejoin.yml')
         assert proc.returncode == 0, proc.stdout[-4000:]
         assert rs.role('n1') == 'standby' and rs.upstream_port('n1') == str(rs.nodes[new].port)
-        again = play(tmp_path, inventory(rs), {'pgops_rejoin_node': 'n1'}, playbook='rejoin.yml')
+        again = play(tmp_path, inv, {'pgops_rejoin_node': 'n1'}, playbook='rejoin.yml')
         assert again.returncode == 0 and 'already streams from' in again.stdout
+        # a rejoin that worked is information: below the default level, nobody is woken
+        assert len(sink.bodies) == 2
     finally:
+        sink.close()
         rs.destroy()

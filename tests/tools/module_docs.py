@@ -48,10 +48,10 @@ def rewrite(source, registry):
 
 def modules():
     from ansible_collections.pgops.postgresql.plugins.module_utils._checks import (
-        capacity, health, indexes, logs, performance)
+        capacity, health, indexes, logs, performance, sla)
     return {'health_check': health.REGISTRY, 'index_review': indexes.REGISTRY,
             'performance_review': performance.REGISTRY, 'capacity': capacity.REGISTRY,
-            'log_review': logs.REGISTRY}
+            'log_review': logs.REGISTRY, 'sla': sla.REGISTRY}
 
 
 def main(argv):

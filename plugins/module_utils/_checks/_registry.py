@@ -19,7 +19,7 @@ __metaclass__ = type
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError
 from ansible_collections.pgops.postgresql.plugins.module_utils._findings import finding
 
-SCOPES = ('server', 'database', 'object', 'host', 'repository')
+SCOPES = ('server', 'database', 'object', 'host', 'repository', 'cluster')
 CADENCES = ('daily', 'weekly', 'monthly', 'quarterly')
 KINDS = {'int': 'whole number', 'num': 'number', 'pct': 'percentage'}
 
