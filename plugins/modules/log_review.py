@@ -136,7 +136,7 @@ next_cursor:
 metrics:
   description: Files and bytes read, entries, errors, authentication failures, crash restarts, connections
     refused while the server started, recovered or stopped, and the count of each operational signal
-    (C(signals), for example C(slow_statements): every statement logged with its duration).
+    (C(signals), for example C(slow_statements), every statement logged with its duration).
   returned: always
   type: dict
 queries:

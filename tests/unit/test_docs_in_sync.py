@@ -96,3 +96,15 @@ def test_module_documentation_lists_every_check_and_threshold_of_its_registry():
             default = threshold.default
             shown = '%d' % default if float(default) == int(default) else '%s' % default
             assert re.search(r'\b%s[ (]+%s\b' % (name, shown), doc), (module, name, shown)
+
+
+def test_every_module_documentation_block_is_yaml():
+    """DOCUMENTATION, EXAMPLES and RETURN of each module parse (sanity says so too, minutes later)."""
+    sys.path.insert(0, os.path.join(ROOT, 'build', 'collections'))
+    for path in sorted(os.listdir(os.path.join(ROOT, 'plugins', 'modules'))):
+        if not path.endswith('.py') or path.startswith('_'):
+            continue
+        module = __import__('ansible_collections.pgops.postgresql.plugins.modules.%s' % path[:-3],
+                            fromlist=['DOCUMENTATION'])
+        for block in ('DOCUMENTATION', 'EXAMPLES', 'RETURN'):
+            assert yaml.safe_load(getattr(module, block)) is not None, (path, block)
