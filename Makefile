@@ -102,7 +102,7 @@ multihost: system-packages
 molecule: system-packages collection
 	rm -rf $(HOME)/.ansible/collections/ansible_collections/pgops/postgresql
 	cd $(CURDIR) && $(BIN)/molecule test -s install && $(BIN)/molecule test -s secure && $(BIN)/molecule test -s backup \
-	  && $(BIN)/molecule test -s replication
+	  && $(BIN)/molecule test -s replication && $(BIN)/molecule test -s pooling
 
 bench: system-packages collection
 	$(BIN)/python tests/bench/bench_health_check.py
