@@ -163,6 +163,19 @@ def connect(params, dbname=None, readonly=False, application_name='pgops',
     return Session(conn, kw['dbname'], queries if queries is not None else [])
 
 
+def connect_console(params, queries, application_name='pgops'):
+    """A session on pgbouncer's admin console (the virtual database ``pgbouncer``): autocommit, no
+    startup options (the console takes SHOW commands, not transactions)."""
+    require_psycopg2()
+    kw = conn_kwargs(params, 'pgbouncer', application_name)
+    try:
+        conn = psycopg2.connect(**kw)
+    except psycopg2.Error as exc:
+        raise ConnectionFailed(_explain(exc, kw).replace('cannot connect to PostgreSQL', 'cannot connect to pgbouncer', 1))
+    conn.autocommit = True
+    return Session(conn, 'pgbouncer', queries)
+
+
 ACCEPTING_DATABASES = 'SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1'
 
 

@@ -71,6 +71,7 @@ def base(name, e):
                                state_file=os.path.join(e['scratch'], 'notify-state.json'),
                                channels=[{'type': 'webhook', 'url': 'http://127.0.0.1:9/hook'}]),
         'capacity': lambda: dict(history_dir=e['scratch'], hosts=['db1']),
+        'pool_check': lambda: dict(login_host='127.0.0.1', login_port=1, connect_timeout=2),
         'sla': lambda: dict(report_dir=e['scratch'], month='2026-11',
                             clusters=[{'name': 'orders', 'hosts': ['db1', 'db2'], 'availability_pct': 99.9}]),
         'role_audit': c.login,
@@ -285,6 +286,11 @@ CASES = [
     ('capacity', {'thresholds': {'window_days': 0}}, 'window_days'),
     ('capacity', {'thresholds': {'min_points': 'x'}}, 'thresholds.min_points'),
     ('capacity', {'checks': ['trend']}, 'checks'),
+    ('pool_check', {'instance': 'app\nx'}, 'instance'),
+    ('pool_check', {'thresholds': {'maxwait_warning_s': 20, 'maxwait_critical_s': 10}}, 'thresholds.maxwait_warning_s'),
+    ('pool_check', {'thresholds': {'pool_usage_warning_pct': 150}}, 'thresholds.pool_usage_warning_pct'),
+    ('pool_check', {'checks': ['errors']}, 'checks'),
+    ('pool_check', {}, 'cannot connect to pgbouncer'),
     ('sla', {'month': '2026-13'}, 'month'),
     ('sla', {'month': '2026-11\nx'}, 'month'),
     ('sla', {'clusters': [{'name': 'a\nb', 'hosts': ['db1']}]}, 'clusters[0].name'),
@@ -424,7 +430,7 @@ def test_the_corpus_is_broad():
     assert {m for m, dummy, dummy2 in CASES} == {
         'settings', 'hba', 'ssl_config', 'cluster_service', 'standby', 'pitr_restore', 'failover', 'health_check',
         'maintenance', 'role_audit', 'security_audit', 'backup_verify', 'report', 'restore_test', 'write_probe',
-        'index_review', 'amcheck', 'performance_review', 'capacity', 'log_review', 'notify', 'sla'}
+        'index_review', 'amcheck', 'performance_review', 'capacity', 'log_review', 'notify', 'sla', 'pool_check'}
     strings = set()
 
     def walk(value):
