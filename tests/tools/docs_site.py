@@ -37,6 +37,12 @@ switch over and fail over, and the maintenance calendar, each procedure a runboo
 
 .. toctree::
    :maxdepth: 1
+   :caption: Guides for the people around the database
+
+{guides}
+
+.. toctree::
+   :maxdepth: 1
    :caption: Runbooks
 
 {runbooks}
@@ -114,9 +120,15 @@ def main():
                       for p in glob.glob(os.path.join(ROOT, 'docs', 'runbooks', '*.md')))
     for name in runbooks:
         shutil.copy(os.path.join(ROOT, 'docs', 'runbooks', name + '.md'), os.path.join(guide, 'runbooks', name + '.md'))
+    os.makedirs(os.path.join(guide, 'guides'))
+    guides = sorted(os.path.splitext(os.path.basename(p))[0]
+                    for p in glob.glob(os.path.join(ROOT, 'docs', 'guides', '*.md')))
+    for name in guides:
+        shutil.copy(os.path.join(ROOT, 'docs', 'guides', name + '.md'), os.path.join(guide, 'guides', name + '.md'))
     ordered = [p for p in GUIDE_ORDER if p in pages] + [p for p in pages if p not in GUIDE_ORDER]
     with open(os.path.join(rst, 'index.rst'), 'w') as fh:
         fh.write(INDEX.format(guide='\n'.join('   guide/%s' % p for p in ordered),
+                              guides='\n'.join('   guide/guides/%s' % p for p in guides),
                               runbooks='\n'.join('   guide/runbooks/%s' % p for p in runbooks)))
     with open(os.path.join(rst, 'ansible.rst'), 'w') as fh:
         fh.write(ANSIBLE)
@@ -127,6 +139,7 @@ def main():
     expected += ['collections/pgops/postgresql/%s_role.html' % os.path.basename(p)
                  for p in glob.glob(os.path.join(ROOT, 'roles', '*')) if os.path.isdir(p)]
     expected += ['guide/%s.html' % p for p in pages] + ['guide/runbooks/%s.html' % p for p in runbooks]
+    expected += ['guide/guides/%s.html' % p for p in guides]
     missing = [p for p in expected if not os.path.exists(os.path.join(html, p))]
     if missing:
         print('the site lacks pages: %s' % ', '.join(missing))
