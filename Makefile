@@ -19,7 +19,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PGOPS_REPORT_DIR
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv docs-venv system-packages collection demo test sanity lint unit integration molecule multihost bench bench-logs bench-maintenance bench-backup bench-failover bench-fleet docs docs-lint site changelog clean
+.PHONY: help venv docs-venv system-packages collection demo test sanity lint unit integration molecule multihost bench bench-logs bench-pooling bench-maintenance bench-backup bench-failover bench-fleet docs docs-lint site changelog clean
 
 help:
 	@echo "make demo         install PostgreSQL 15 on localhost with playbooks/install.yml, run playbooks/daily.yml"
@@ -109,6 +109,10 @@ bench: system-packages collection
 	$(BIN)/python tests/bench/bench_audits.py
 	$(BIN)/python tests/bench/bench_maintenance.py
 	$(BIN)/python tests/bench/bench_logs.py
+
+# pgbench through pgbouncer (transaction mode) against direct connections, 50 and 200 clients.
+bench-pooling: system-packages collection
+	$(BIN)/python tests/bench/bench_pooling.py
 
 # log_review beside pgBadger on one generated log of BENCH_LOG_MB megabytes (default 1024).
 bench-logs: system-packages collection
