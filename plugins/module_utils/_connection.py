@@ -80,7 +80,7 @@ def conn_kwargs(params, dbname=None, application_name='pgops'):
     return kw
 
 
-def _explain(exc, kw):
+def _explain(exc, kw, server='PostgreSQL'):
     text = str(exc).strip().splitlines()
     first = text[0] if text else exc.__class__.__name__
     where = "%s:%s" % (kw.get('host', 'default socket'), kw.get('port'))
@@ -98,8 +98,8 @@ def _explain(exc, kw):
     else:
         fix = ("check that the server is running and that login_host/login_unix_socket "
                "and login_port point at it")
-    return "cannot connect to PostgreSQL at %s (database %s, user %s): %s. Fix: %s" % (
-        where, kw['dbname'], kw['user'], first, fix)
+    return "cannot connect to %s at %s (database %s, user %s): %s. Fix: %s" % (
+        server, where, kw['dbname'], kw['user'], first, fix)
 
 
 class Session(object):
@@ -143,7 +143,7 @@ class Session(object):
 
 
 def connect(params, dbname=None, readonly=False, application_name='pgops',
-            statement_timeout_ms=None, queries=None, lock_timeout_ms=None):
+            statement_timeout_ms=None, queries=None, lock_timeout_ms=None, server='PostgreSQL'):
     """Open a session. ``readonly`` puts every transaction in READ ONLY mode."""
     require_psycopg2()
     kw = conn_kwargs(params, dbname, application_name)
@@ -157,7 +157,7 @@ def connect(params, dbname=None, readonly=False, application_name='pgops',
     try:
         conn = psycopg2.connect(**kw)
     except psycopg2.Error as exc:
-        raise ConnectionFailed(_explain(exc, kw))
+        raise ConnectionFailed(_explain(exc, kw, server))
     if readonly:
         conn.set_session(readonly=True, autocommit=False)
     return Session(conn, kw['dbname'], queries if queries is not None else [])
@@ -166,14 +166,9 @@ def connect(params, dbname=None, readonly=False, application_name='pgops',
 def connect_console(params, queries, application_name='pgops'):
     """A session on pgbouncer's admin console (the virtual database ``pgbouncer``): autocommit, no
     startup options (the console takes SHOW commands, not transactions)."""
-    require_psycopg2()
-    kw = conn_kwargs(params, 'pgbouncer', application_name)
-    try:
-        conn = psycopg2.connect(**kw)
-    except psycopg2.Error as exc:
-        raise ConnectionFailed(_explain(exc, kw).replace('cannot connect to PostgreSQL', 'cannot connect to pgbouncer', 1))
-    conn.autocommit = True
-    return Session(conn, 'pgbouncer', queries)
+    session = connect(params, 'pgbouncer', application_name=application_name, queries=queries, server='pgbouncer')
+    session.conn.autocommit = True
+    return session
 
 
 ACCEPTING_DATABASES = 'SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1'

@@ -144,8 +144,6 @@ def summarise(entries):
         group['last'] = e.get('time')
         if len(group['samples']) < SAMPLES:
             group['samples'].append(e['message'].split('\n', 1)[0][:300])
-    if 'crash_restart' in signals:
-        signals['crash_restart']['refused'] = refused
     return {'entries': total, 'errors': errors, 'auth': auth, 'signals': signals, 'audit': audit,
             'refused_connections': refused}
 
@@ -258,7 +256,7 @@ def _c_crash_restart(f, t):
         return []
     return [finding('log.crash_restart', 'critical', 'A server process crashed and the server restarted', obj='server',
                     observed='%d crash restart(s) (%s to %s), %d connection(s) refused meanwhile; %s' % (
-                        g['count'], g['first'], g['last'], g.get('refused', 0), '; '.join(g['samples'])),
+                        g['count'], g['first'], g['last'], f.get('refused_connections', 0), '; '.join(g['samples'])),
                     expected='no crash: every session was cut off and the server ran crash recovery',
                     remediation='Read the log around the first time: the process and its statement (DETAIL: Failed '
                                 'process was running), signal 9 from the kernel OOM killer (dmesg), a bug or an '

@@ -63,21 +63,11 @@ def month_bounds(month):
 
 
 def _fleet(path, hosts):
-    """{host: result} of one run's fleet report (each host's own report when the fleet one is missing)."""
-    fleet = os.path.join(path, 'fleet-summary.json')
-    if os.path.exists(fleet):
-        with open(fleet) as fh:
-            data = json.load(fh)
-        return data.get('generated_at'), dict((h.get('host'), h) for h in data.get('hosts') or [] if h.get('host') in hosts)
-    out, generated = {}, None
-    for host in hosts:
-        own = os.path.join(path, host + '.json')
-        if os.path.exists(own):
-            with open(own) as fh:
-                data = json.load(fh)
-            generated = generated or data.get('generated_at')
-            out[host] = (data.get('hosts') or [{}])[0]
-    return generated, out
+    """(generated_at, {host: result}) of one run's fleet report (the shared reporting tail writes one
+    per run, unreachable hosts included)."""
+    with open(os.path.join(path, 'fleet-summary.json')) as fh:
+        data = json.load(fh)
+    return data.get('generated_at'), dict((h.get('host'), h) for h in data.get('hosts') or [] if h.get('host') in hosts)
 
 
 def load(root, month, hosts):
