@@ -123,6 +123,7 @@ bench-maintenance: system-packages collection
 
 bench-failover: system-packages collection
 	$(BIN)/python tests/bench/bench_failover.py
+	$(BIN)/python tests/bench/bench_pooled_switchover.py
 
 bench-fleet: system-packages collection
 	$(BIN)/python tests/bench/bench_fleet.py

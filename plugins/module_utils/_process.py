@@ -11,8 +11,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import os
 import pwd
+
+from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError
 
 
 def as_user(argv, user):
@@ -45,3 +48,28 @@ class Recorder(object):
         argv = as_user(argv, user or self.user)
         self.commands.append(argv)
         return self.run_command(argv, **kwargs)
+
+
+@contextlib.contextmanager
+def effective_user(user):
+    """Run the block with ``user``'s effective user and group ids (as root; nothing otherwise).
+
+    A unix-socket connection opened inside carries that user's credentials for its whole life:
+    pgbouncer lets the operating system user it runs as into its console as ``pgbouncer`` without
+    a password. Only connections are opened inside; files are written as root outside.
+    """
+    if not user or os.geteuid() != 0:
+        yield
+        return
+    try:
+        pw = pwd.getpwnam(user)
+    except KeyError:
+        raise ParameterError('os_user', 'no operating system user %s here' % user,
+                             'name the user the server or pooler runs as (postgres)')
+    os.setegid(pw.pw_gid)
+    os.seteuid(pw.pw_uid)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+        os.setegid(0)

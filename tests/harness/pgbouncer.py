@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """A throwaway pgbouncer in front of a harness cluster: its own temporary directory and free port,
 running as postgres (as root) and connecting to the cluster over its unix socket. Users in its
-auth file: postgres (admin) and monitor (stats only), trusted (the test's own machine)."""
+auth file: postgres (admin) and monitor (stats only), trusted (the test's own machine); postgres
+carries the clusters' password, with which pgbouncer logs in when pointed at a server over TCP."""
 
 import os
 import shutil
@@ -23,7 +24,7 @@ class PgBouncer(object):
         self.ini = os.path.join(self.base, 'pgbouncer.ini')
         self.pidfile = os.path.join(self.base, 'pgbouncer.pid')
         with open(os.path.join(self.base, 'users.txt'), 'w') as fh:
-            fh.write('"postgres" ""\n"monitor" ""\n')
+            fh.write('"postgres" "%s"\n"monitor" ""\n' % cluster.password)
         with open(self.ini, 'w') as fh:
             fh.write('\n'.join([
                 '[databases]',

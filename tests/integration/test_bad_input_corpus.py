@@ -72,6 +72,9 @@ def base(name, e):
                                channels=[{'type': 'webhook', 'url': 'http://127.0.0.1:9/hook'}]),
         'capacity': lambda: dict(history_dir=e['scratch'], hosts=['db1']),
         'pool_check': lambda: dict(login_host='127.0.0.1', login_port=1, connect_timeout=2),
+        'pool_control': lambda: dict(action='retarget', config_file=os.path.join(e['scratch'], 'pgbouncer.ini'),
+                                     server_host='db2', server_port=5432, login_host='127.0.0.1', login_port=1,
+                                     connect_timeout=2),
         'sla': lambda: dict(report_dir=e['scratch'], month='2026-11',
                             clusters=[{'name': 'orders', 'hosts': ['db1', 'db2'], 'availability_pct': 99.9}]),
         'role_audit': c.login,
@@ -291,6 +294,15 @@ CASES = [
     ('pool_check', {'thresholds': {'pool_usage_warning_pct': 150}}, 'thresholds.pool_usage_warning_pct'),
     ('pool_check', {'checks': ['errors']}, 'checks'),
     ('pool_check', {}, 'cannot connect to pgbouncer'),
+    ('pool_control', {'server_host': 'db2\n* = host=evil'}, 'server_host'),
+    ('pool_control', {'server_host': "db2' dbname='x"}, 'server_host'),
+    ('pool_control', {'server_host': 'db2 ; comment'}, 'server_host'),
+    ('pool_control', {'server_port': 0}, 'server_port'),
+    ('pool_control', {'config_file': None}, 'config_file'),
+    ('pool_control', {'instance': 'app\nx'}, 'instance'),
+    ('pool_control', {'os_user': 'no such user'}, 'os_user'),
+    ('pool_control', {'pause_timeout': -1}, 'pause_timeout'),
+    ('pool_control', {'action': 'pause'}, 'cannot connect to pgbouncer'),
     ('sla', {'month': '2026-13'}, 'month'),
     ('sla', {'month': '2026-11\nx'}, 'month'),
     ('sla', {'clusters': [{'name': 'a\nb', 'hosts': ['db1']}]}, 'clusters[0].name'),
@@ -430,7 +442,8 @@ def test_the_corpus_is_broad():
     assert {m for m, dummy, dummy2 in CASES} == {
         'settings', 'hba', 'ssl_config', 'cluster_service', 'standby', 'pitr_restore', 'failover', 'health_check',
         'maintenance', 'role_audit', 'security_audit', 'backup_verify', 'report', 'restore_test', 'write_probe',
-        'index_review', 'amcheck', 'performance_review', 'capacity', 'log_review', 'notify', 'sla', 'pool_check'}
+        'index_review', 'amcheck', 'performance_review', 'capacity', 'log_review', 'notify', 'sla', 'pool_check',
+        'pool_control'}
     strings = set()
 
     def walk(value):

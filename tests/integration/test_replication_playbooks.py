@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The replication playbooks for real, on inventories of clusters on this machine: dr_drill.yml on a
-drill inventory (kills the primary, fails over, rejoins it, appends its record to the history), and
-failover.yml then rejoin.yml after a crash of the primary."""
+drill inventory (kills the primary, fails over, rejoins it, appends its record to the history),
+failover.yml then rejoin.yml after a crash of the primary, and switchover.yml with a pgbouncer in
+front: a writer going through it sees no error, only a wait, and a refused switchover lets it go on."""
 
 import json
 import os
@@ -10,7 +11,8 @@ import sys
 
 import yaml
 
-from tests.harness.pgcluster import COLLECTIONS, ROOT
+from tests.harness.pgbouncer import PgBouncer
+from tests.harness.pgcluster import COLLECTIONS, ROOT, run_module
 from tests.harness.sinks import HttpSink
 from tests.integration.test_failover_module import kill9_postmaster
 from tests.harness.replication import REPLICATION_PASSWORD, ReplicaSet
@@ -76,8 +78,9 @@ def test_drill_with_synchronous_replication_passes_and_keeps_a_history(tmp_path)
 def test_failover_then_rejoin_playbooks_after_a_crash(tmp_path):
     rs = ReplicaSet(standbys=2)
     sink = HttpSink()
+    bouncer = PgBouncer(rs.nodes['n1'], pool_size=4, pool_mode='transaction')
     try:
-        inv = inventory(rs)
+        inv = pooled(inventory(rs), bouncer)
         inv['all']['vars']['pgops_notify_channels'] = [{'type': 'webhook', 'url': sink.url}]
         kill9_postmaster(rs.nodes['n1'])
         proc = play(tmp_path, inv, playbook='failover.yml')
@@ -95,6 +98,13 @@ def test_failover_then_rejoin_playbooks_after_a_crash(tmp_path):
         new = 'n2' if rs.role('n2') == 'primary' else 'n3'
         other = 'n3' if new == 'n2' else 'n2'
         assert rs.role(new) == 'primary' and rs.upstream_port(other) == str(rs.nodes[new].port)
+        # the pooler in front of the failed primary serves the new one
+        assert 'Poolers not pointed at the new primary (docs/runbooks/connection-pooling.md): none' in proc.stdout
+        conn = bouncer.connect()
+        cur = conn.cursor()
+        cur.execute("SELECT current_setting('port')::int, pg_is_in_recovery()")
+        assert cur.fetchone() == (rs.nodes[new].port, False)
+        conn.close()
         # one message for the failover, with the new primary and what to rejoin
         assert len(sink.bodies) == 2, sink.bodies
         told = json.dumps(sink.bodies[1])
@@ -109,5 +119,51 @@ def test_failover_then_rejoin_playbooks_after_a_crash(tmp_path):
         # a rejoin that worked is information: below the default level, nobody is woken
         assert len(sink.bodies) == 2
     finally:
+        bouncer.destroy()
         sink.close()
+        rs.destroy()
+
+
+def pooled(inv, bouncer):
+    inv['all']['vars']['pgops_poolers'] = [{
+        'host': 'n1', 'name': 'app', 'port': bouncer.port, 'socket_dir': bouncer.base, 'config_file': bouncer.ini,
+        'login_user': 'postgres'}]
+    return inv
+
+
+def test_switchover_through_pgbouncer_holds_the_writer_without_errors(tmp_path):
+    rs = ReplicaSet(standbys=1)
+    bouncer = PgBouncer(rs.nodes['n1'], pool_size=4, pool_mode='transaction')
+    probe = dict(name='pooled', hosts=[{'host': '127.0.0.1', 'port': bouncer.port}], login_user='postgres',
+                 state_dir=str(tmp_path / 'probe'), interval_ms=20)
+    try:
+        inv = pooled(inventory(rs), bouncer)
+        run_module('write_probe', dict(probe, state='started'))
+        proc = play(tmp_path, inv, {'pgops_switchover_candidate': 'n2'}, playbook='switchover.yml')
+        assert proc.returncode == 0, proc.stdout[-4000:]
+        assert 'Poolers held and resumed: n1/app' in proc.stdout
+        assert rs.role('n2') == 'primary' and rs.role('n1') == 'standby'
+        result = run_module('write_probe', dict(probe, state='stopped'))
+        assert result['errors'] == 0 and result['lost'] == 0, result
+        assert result['acknowledged'] > 20 and result['max_unavailable_seconds'] > 0.1
+        # the pooler serves the new primary
+        assert 'port=%d' % rs.nodes['n2'].port in open(bouncer.ini).read()
+        # a transaction that outlasts the pause: nothing changes and the pooler runs again
+        before = open(bouncer.ini).read()
+        holder = bouncer.connect()
+        holder.autocommit = False
+        holder.cursor().execute('SELECT 1')
+        proc = play(tmp_path, inv, {'pgops_switchover_candidate': 'n1', 'pgops_pooler_pause_timeout': 1},
+                    playbook='switchover.yml')
+        holder.rollback()
+        holder.close()
+        assert proc.returncode != 0 and 'PAUSE did not complete in 1 s' in proc.stdout, proc.stdout[-4000:]
+        assert 'Read who is primary now' in proc.stdout, proc.stdout[-6000:]
+        assert rs.role('n2') == 'primary' and rs.role('n1') == 'standby'
+        assert open(bouncer.ini).read() == before
+        conn = bouncer.connect()
+        conn.cursor().execute('CREATE TABLE after_refusal ()')  # not held: the pooler runs, on the primary
+        conn.close()
+    finally:
+        bouncer.destroy()
         rs.destroy()
