@@ -72,6 +72,7 @@ def base(name, e):
                                channels=[{'type': 'webhook', 'url': 'http://127.0.0.1:9/hook'}]),
         'capacity': lambda: dict(history_dir=e['scratch'], hosts=['db1']),
         'pool_check': lambda: dict(login_host='127.0.0.1', login_port=1, connect_timeout=2),
+        'alert_rules': lambda: dict(dest=os.path.join(e['scratch'], 'rules', 'pgops.yml')),
         'pool_control': lambda: dict(action='retarget', config_file=os.path.join(e['scratch'], 'pgbouncer.ini'),
                                      server_host='db2', server_port=5432, login_host='127.0.0.1', login_port=1,
                                      connect_timeout=2),
@@ -294,6 +295,18 @@ CASES = [
     ('pool_check', {'thresholds': {'pool_usage_warning_pct': 150}}, 'thresholds.pool_usage_warning_pct'),
     ('pool_check', {'checks': ['errors']}, 'checks'),
     ('pool_check', {}, 'cannot connect to pgbouncer'),
+    ('alert_rules', {'thresholds': {'connections_warning_pct': '80) or vector(1'}}, 'thresholds.connections_warning_pct'),
+    ('alert_rules', {'thresholds': {'connections_warning_pct': 96}}, 'thresholds.connections_warning_pct'),
+    ('alert_rules', {'pool_thresholds': {'maxwait_critical_s': True}}, 'pool_thresholds.maxwait_critical_s'),
+    ('alert_rules', {'labels': {'team': "dba'\n- alert: Injected"}}, 'labels.team'),
+    ('alert_rules', {'labels': {'check': 'x'}}, 'labels'),
+    ('alert_rules', {'pool_auth_user': 'a"} or up{x="'}, 'pool_auth_user'),
+    ('alert_rules', {'runbook_base_url': 'https://x/\nexpr: vector(1)'}, 'runbook_base_url'),
+    ('alert_rules', {'rule_group': 'pgops\n  rules: []'}, 'rule_group'),
+    ('alert_rules', {'skip_alerts': ['Nope']}, 'skip_alerts'),
+    ('alert_rules', {'dest': 'rules.yml'}, 'dest'),
+    ('alert_rules', {'mode': '0999'}, 'mode'),
+    ('alert_rules', {'owner': 'no-such-user-here'}, 'owner'),
     ('pool_control', {'server_host': 'db2\n* = host=evil'}, 'server_host'),
     ('pool_control', {'server_host': "db2' dbname='x"}, 'server_host'),
     ('pool_control', {'server_host': 'db2 ; comment'}, 'server_host'),
@@ -443,7 +456,7 @@ def test_the_corpus_is_broad():
         'settings', 'hba', 'ssl_config', 'cluster_service', 'standby', 'pitr_restore', 'failover', 'health_check',
         'maintenance', 'role_audit', 'security_audit', 'backup_verify', 'report', 'restore_test', 'write_probe',
         'index_review', 'amcheck', 'performance_review', 'capacity', 'log_review', 'notify', 'sla', 'pool_check',
-        'pool_control'}
+        'pool_control', 'alert_rules'}
     strings = set()
 
     def walk(value):

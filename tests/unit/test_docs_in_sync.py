@@ -109,3 +109,17 @@ def test_every_module_documentation_block_is_yaml():
                             fromlist=['DOCUMENTATION'])
         for block in ('DOCUMENTATION', 'EXAMPLES', 'RETURN'):
             assert yaml.safe_load(getattr(module, block)) is not None, (path, block)
+
+
+def test_every_alert_is_in_the_monitoring_runbook_and_links_a_section_that_exists():
+    sys.path.insert(0, os.path.join(ROOT, 'build', 'collections'))
+    from ansible_collections.pgops.postgresql.plugins.module_utils import _alerts
+    text = open(os.path.join(ROOT, 'docs', 'runbooks', 'monitoring.md')).read()
+    names = [a.name for a in _alerts.ALERTS]
+    assert len(set((a.name, a.check) for a in _alerts.ALERTS)) == len(names), 'an alert name is used twice'
+    for alert in _alerts.ALERTS:
+        assert '| `%s` | `%s` |' % (alert.name, alert.check) in text, alert.name
+        page, dummy, anchor = alert.runbook_anchor.partition('#')
+        headings = [_slug(line.lstrip('#')) for line in open(os.path.join(ROOT, 'docs', 'runbooks', page))
+                    if line.startswith('#')]
+        assert anchor in headings, (alert.name, alert.runbook_anchor)
