@@ -19,7 +19,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PGOPS_REPORT_DIR
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv docs-venv system-packages collection demo test sanity lint unit integration molecule multihost bench bench-logs bench-pooling bench-monitoring bench-maintenance bench-backup bench-failover bench-fleet docs docs-lint site changelog clean
+.PHONY: help venv docs-venv system-packages collection demo test sanity lint unit integration molecule multihost bench bench-logs bench-pooling bench-monitoring bench-schema bench-maintenance bench-backup bench-failover bench-fleet docs docs-lint site changelog clean
 
 help:
 	@echo "make demo         install PostgreSQL 15 on localhost with playbooks/install.yml, run playbooks/daily.yml"
@@ -124,6 +124,10 @@ bench-maintenance: system-packages collection
 # prometheus-postgres-exporter scrape time with the monitoring role's queries, empty and at 10k tables.
 bench-monitoring: system-packages collection
 	$(BIN)/python tests/bench/bench_exporter.py
+
+# schema_doc at 1,000 and 10,000 tables: time, round trips, size of the facts.
+bench-schema: system-packages collection
+	$(BIN)/python tests/bench/bench_schema_doc.py
 
 bench-failover: system-packages collection
 	$(BIN)/python tests/bench/bench_failover.py

@@ -72,6 +72,7 @@ def base(name, e):
                                channels=[{'type': 'webhook', 'url': 'http://127.0.0.1:9/hook'}]),
         'capacity': lambda: dict(history_dir=e['scratch'], hosts=['db1']),
         'pool_check': lambda: dict(login_host='127.0.0.1', login_port=1, connect_timeout=2),
+        'schema_doc': c.login,
         'alert_rules': lambda: dict(dest=os.path.join(e['scratch'], 'rules', 'pgops.yml')),
         'pool_control': lambda: dict(action='retarget', config_file=os.path.join(e['scratch'], 'pgbouncer.ini'),
                                      server_host='db2', server_port=5432, login_host='127.0.0.1', login_port=1,
@@ -295,6 +296,10 @@ CASES = [
     ('pool_check', {'thresholds': {'pool_usage_warning_pct': 150}}, 'thresholds.pool_usage_warning_pct'),
     ('pool_check', {'checks': ['errors']}, 'checks'),
     ('pool_check', {}, 'cannot connect to pgbouncer'),
+    ('schema_doc', {'databases': ['no_such_db']}, 'databases'),
+    ('schema_doc', {'databases': ['shop\nx']}, 'databases'),
+    ('schema_doc', {'schemas': ["sales'; DROP TABLE corpus_canary; --"]}, 'schemas'),
+    ('schema_doc', {'login_port': 1, 'connect_timeout': 2}, 'cannot connect'),
     ('alert_rules', {'thresholds': {'connections_warning_pct': '80) or vector(1'}}, 'thresholds.connections_warning_pct'),
     ('alert_rules', {'thresholds': {'connections_warning_pct': 96}}, 'thresholds.connections_warning_pct'),
     ('alert_rules', {'pool_thresholds': {'maxwait_critical_s': True}}, 'pool_thresholds.maxwait_critical_s'),
@@ -456,7 +461,7 @@ def test_the_corpus_is_broad():
         'settings', 'hba', 'ssl_config', 'cluster_service', 'standby', 'pitr_restore', 'failover', 'health_check',
         'maintenance', 'role_audit', 'security_audit', 'backup_verify', 'report', 'restore_test', 'write_probe',
         'index_review', 'amcheck', 'performance_review', 'capacity', 'log_review', 'notify', 'sla', 'pool_check',
-        'pool_control', 'alert_rules'}
+        'pool_control', 'alert_rules', 'schema_doc'}
     strings = set()
 
     def walk(value):

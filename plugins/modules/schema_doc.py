@@ -1,0 +1,147 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: pgops contributors
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: schema_doc
+short_description: Read the schema of each database as documentation facts (read-only)
+version_added: 0.1.0
+description:
+  - Reads, per database, in eleven catalog statements whatever the number of objects - schemas; tables, partitioned
+    tables (their partitions with their bounds and parent), views, materialized views (definition, populated or not)
+    and foreign tables with owner, comment, row estimate, size, row-level security, ACL and scan counts; columns
+    (type, default, nullability, identity, generated expression, collation, comment); constraints (primary, unique,
+    check, exclusion, foreign keys with their actions and whether an index supports them); indexes (method, key
+    columns and expressions, INCLUDE columns, predicate, uniqueness, validity, size, scans since the statistics
+    reset); functions and procedures (signature, result, language, volatility, SECURITY DEFINER, search_path, ACL);
+    triggers; sequences and the column that owns them; extensions; row-level security policies; and which relations
+    each view and materialized view reads.
+  - The members of extensions are left out (the extension is listed). Sizes come from C(pg_class.relpages), never from
+    C(pg_relation_size()), which would wait for a lock.
+  - Every session is read-only; the module writes nothing. It needs no privilege beyond connecting.
+  - This is the extraction of the schema documentation; its renderings, lint and history are built on RV(databases).
+author:
+  - pgops maintainers (@pgops)
+extends_documentation_fragment:
+  - pgops.postgresql.connection
+options:
+  databases:
+    description: Databases to read; every database that accepts connections (templates left out) when empty.
+    type: list
+    elements: str
+    default: []
+  exclude_databases:
+    description: Databases to leave out.
+    type: list
+    elements: str
+    default: [postgres]
+  schemas:
+    description: Schemas to keep; every user schema when empty. A name that no database read has is refused.
+    type: list
+    elements: str
+    default: []
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads; check mode reads the same.
+  diff_mode:
+    support: none
+    description: Nothing is changed.
+seealso:
+  - module: pgops.postgresql.index_review
+'''
+
+EXAMPLES = r'''
+- name: Read the schema of the application's database
+  pgops.postgresql.schema_doc:
+    databases: [shop]
+    login_user: pgops_admin
+    login_password: "{{ vault_pgops_admin_password }}"
+  register: schema
+'''
+
+RETURN = r'''
+databases:
+  description:
+    - Per database, lists of schemas, relations, columns, constraints, indexes, functions, triggers, sequences,
+      extensions, policies and view_reads, each ordered by schema and name.
+    - "Relation kinds: r table, p partitioned table, v view, m materialized view, f foreign table. Constraint
+      types: p primary key, u unique, c check, x exclusion, f foreign key, t constraint trigger."
+  returned: success
+  type: dict
+  sample: {shop: {relations: [{schema: sales, name: orders, kind: p, partition_key: RANGE (ordered_on)}]}}
+counts:
+  description: Per database, how many objects of each kind were read.
+  returned: success
+  type: dict
+queries:
+  description: The statements run, in order.
+  returned: always
+  type: list
+  elements: str
+round_trips:
+  description: How many statements were run (one to list the databases, eleven per database).
+  returned: always
+  type: int
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.pgops.postgresql.plugins.module_utils import _sql_schema, _validate
+from ansible_collections.pgops.postgresql.plugins.module_utils._connection import (
+    ACCEPTING_DATABASES, connect, connection_argument_spec, per_database, select_databases)
+from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError, PgopsError
+
+SCHEMA_KEYED = ('schemas',)
+
+
+def collect(session, schemas):
+    out = {}
+    for kind, statement in _sql_schema.STATEMENTS:
+        rows = [dict(r) for r in session.fetch_all(statement)]
+        if schemas and kind != 'extensions':
+            key = 'name' if kind in SCHEMA_KEYED else 'schema'
+            rows = [r for r in rows if r[key] in schemas]
+        out[kind] = rows
+    return out
+
+
+def main():
+    spec = connection_argument_spec()
+    spec.update(databases=dict(type='list', elements='str', default=[]),
+                exclude_databases=dict(type='list', elements='str', default=['postgres']),
+                schemas=dict(type='list', elements='str', default=[]))
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    p = module.params
+    queries = []
+    try:
+        for param in ('databases', 'exclude_databases', 'schemas'):
+            for value in p[param]:
+                _validate.one_line(value, param)
+        session = connect(p, readonly=True, application_name='pgops_schema_doc', queries=queries)
+        try:
+            available = [r['datname'] for r in session.fetch_all(ACCEPTING_DATABASES)]
+            names = select_databases(available, p['databases'], [] if p['databases'] else p['exclude_databases'])
+            found = per_database(p, session, names, lambda s: collect(s, set(p['schemas'])), readonly=True,
+                                 application_name='pgops_schema_doc', queries=queries)
+        finally:
+            session.close()
+        seen = set(s['name'] for facts in found.values() for s in facts['schemas'])
+        missing = sorted(set(p['schemas']) - seen)
+        if missing:
+            raise ParameterError('schemas', 'no database read has the schema(s) %s' % ', '.join(missing),
+                                 'name schemas of %s, or leave schemas empty for all' % ', '.join(sorted(found)))
+    except PgopsError as exc:
+        module.fail_json(msg=exc.msg, queries=queries, round_trips=len(queries))
+    counts = dict((db, dict((kind, len(rows)) for kind, rows in facts.items())) for db, facts in found.items())
+    module.exit_json(changed=False, databases=found, counts=counts, queries=queries, round_trips=len(queries))
+
+
+if __name__ == '__main__':
+    main()
