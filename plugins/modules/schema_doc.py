@@ -25,12 +25,38 @@ description:
   - The members of extensions are left out (the extension is listed). Sizes come from C(pg_class.relpages), never from
     C(pg_relation_size()), which would wait for a lock.
   - Every session is read-only; the module writes nothing. It needs no privilege beyond connecting.
-  - This is the extraction of the schema documentation; its renderings, lint and history are built on RV(databases).
+  - The lint reads those facts - tables without a primary key, foreign keys without a supporting index, SECURITY
+    DEFINER functions without a search_path, materialized views never populated, columns named alike with different
+    types across tables, and comment coverage per schema (RV(coverage); a finding under a level you set) - as
+    findings with waivers, like every checking module.
+  - This is the extraction and lint of the schema documentation; its renderings and history are built on
+    RV(databases).
 author:
   - pgops maintainers (@pgops)
 extends_documentation_fragment:
   - pgops.postgresql.connection
+  - pgops.postgresql.findings
 options:
+  checks:
+    description:
+      - The lint checks to run (all when empty).
+      - "Known names: no_primary_key, fk_without_index, security_definer_search_path, matview_never_populated,
+        column_type_mismatch, comment_coverage."
+    type: list
+    elements: str
+    default: []
+  skip_checks:
+    description: Lint checks not to run.
+    type: list
+    elements: str
+    default: []
+  thresholds:
+    description:
+      - Limits of the lint checks.
+      - "Names and defaults: comment_coverage_warning_pct 0 (info below this share of commented tables, views
+        and columns in a schema (0: off; the share is always reported))."
+    type: dict
+    default: {}
   databases:
     description: Databases to read; every database that accepts connections (templates left out) when empty.
     type: list
@@ -76,6 +102,19 @@ databases:
   returned: success
   type: dict
   sample: {shop: {relations: [{schema: sales, name: orders, kind: p, partition_key: RANGE (ordered_on)}]}}
+findings:
+  description: The lint findings (id, severity, title, object, observed, expected, remediation), an C(ok) one per clean check.
+  returned: success
+  type: list
+  elements: dict
+summary:
+  description: Findings by severity.
+  returned: success
+  type: dict
+coverage:
+  description: Per database and schema, tables, views and columns with a comment (C(commented), C(objects), C(pct)).
+  returned: success
+  type: dict
 counts:
   description: Per database, how many objects of each kind were read.
   returned: success
@@ -94,9 +133,12 @@ round_trips:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pgops.postgresql.plugins.module_utils import _sql_schema, _validate
-from ansible_collections.pgops.postgresql.plugins.module_utils._connection import (
-    ACCEPTING_DATABASES, connect, connection_argument_spec, per_database, select_databases)
-from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError, PgopsError
+from ansible_collections.pgops.postgresql.plugins.module_utils._checks import schema
+from ansible_collections.pgops.postgresql.plugins.module_utils._checks._pipeline import (
+    Pipeline, run_module, selection_argument_spec)
+from ansible_collections.pgops.postgresql.plugins.module_utils._connection import connection_argument_spec
+from ansible_collections.pgops.postgresql.plugins.module_utils._errors import ParameterError
+from ansible_collections.pgops.postgresql.plugins.module_utils._findings import waiver_argument_spec
 
 SCHEMA_KEYED = ('schemas',)
 
@@ -104,7 +146,7 @@ SCHEMA_KEYED = ('schemas',)
 def collect(session, schemas):
     out = {}
     for kind, statement in _sql_schema.STATEMENTS:
-        rows = [dict(r) for r in session.fetch_all(statement)]
+        rows = session.fetch_all(statement)
         if schemas and kind != 'extensions':
             key = 'name' if kind in SCHEMA_KEYED else 'schema'
             rows = [r for r in rows if r[key] in schemas]
@@ -112,35 +154,36 @@ def collect(session, schemas):
     return out
 
 
+def run(p):
+    for param in ('databases', 'exclude_databases', 'schemas'):
+        for value in p[param]:
+            _validate.one_line(value, param)
+    pipeline = Pipeline(schema.REGISTRY, p, 'pgops_schema_doc')
+    session = pipeline.connect()
+    try:
+        names = pipeline.databases(session, p['databases'], [] if p['databases'] else p['exclude_databases'])
+        found = pipeline.per_database(session, names, lambda s: collect(s, set(p['schemas'])))
+    finally:
+        session.close()
+    seen = set(s['name'] for facts in found.values() for s in facts['schemas'])
+    missing = sorted(set(p['schemas']) - seen)
+    if missing:
+        raise ParameterError('schemas', 'no database read has the schema(s) %s' % ', '.join(missing),
+                             'name schemas of %s, or leave schemas empty for all' % ', '.join(sorted(found)))
+    findings = pipeline.registry.evaluate({'databases': found}, pipeline.thresholds, pipeline.selected)
+    counts = dict((db, dict((kind, len(rows)) for kind, rows in facts.items())) for db, facts in found.items())
+    return pipeline.finish(findings, databases=found, counts=counts,
+                           coverage=dict((db, schema.coverage(facts)) for db, facts in found.items()))
+
+
 def main():
     spec = connection_argument_spec()
+    spec.update(waiver_argument_spec())
+    spec.update(selection_argument_spec(cadence=False))
     spec.update(databases=dict(type='list', elements='str', default=[]),
                 exclude_databases=dict(type='list', elements='str', default=['postgres']),
                 schemas=dict(type='list', elements='str', default=[]))
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    p = module.params
-    queries = []
-    try:
-        for param in ('databases', 'exclude_databases', 'schemas'):
-            for value in p[param]:
-                _validate.one_line(value, param)
-        session = connect(p, readonly=True, application_name='pgops_schema_doc', queries=queries)
-        try:
-            available = [r['datname'] for r in session.fetch_all(ACCEPTING_DATABASES)]
-            names = select_databases(available, p['databases'], [] if p['databases'] else p['exclude_databases'])
-            found = per_database(p, session, names, lambda s: collect(s, set(p['schemas'])), readonly=True,
-                                 application_name='pgops_schema_doc', queries=queries)
-        finally:
-            session.close()
-        seen = set(s['name'] for facts in found.values() for s in facts['schemas'])
-        missing = sorted(set(p['schemas']) - seen)
-        if missing:
-            raise ParameterError('schemas', 'no database read has the schema(s) %s' % ', '.join(missing),
-                                 'name schemas of %s, or leave schemas empty for all' % ', '.join(sorted(found)))
-    except PgopsError as exc:
-        module.fail_json(msg=exc.msg, queries=queries, round_trips=len(queries))
-    counts = dict((db, dict((kind, len(rows)) for kind, rows in facts.items())) for db, facts in found.items())
-    module.exit_json(changed=False, databases=found, counts=counts, queries=queries, round_trips=len(queries))
+    run_module(AnsibleModule(argument_spec=spec, supports_check_mode=True), run)
 
 
 if __name__ == '__main__':

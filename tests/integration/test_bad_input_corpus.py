@@ -300,6 +300,8 @@ CASES = [
     ('schema_doc', {'databases': ['shop\nx']}, 'databases'),
     ('schema_doc', {'schemas': ["sales'; DROP TABLE corpus_canary; --"]}, 'schemas'),
     ('schema_doc', {'login_port': 1, 'connect_timeout': 2}, 'cannot connect'),
+    ('schema_doc', {'thresholds': {'comment_coverage_warning_pct': 150}}, 'thresholds.comment_coverage_warning_pct'),
+    ('schema_doc', {'checks': ['no_such_check']}, 'checks'),
     ('alert_rules', {'thresholds': {'connections_warning_pct': '80) or vector(1'}}, 'thresholds.connections_warning_pct'),
     ('alert_rules', {'thresholds': {'connections_warning_pct': 96}}, 'thresholds.connections_warning_pct'),
     ('alert_rules', {'pool_thresholds': {'maxwait_critical_s': True}}, 'pool_thresholds.maxwait_critical_s'),

@@ -104,3 +104,23 @@ def test_schemas_filter_and_a_missing_database_is_named(shop):
     with pytest.raises(ModuleFailed) as err:
         run_module('schema_doc', shop.login(databases=['shop'], schemas=['hr', 'nope']))
     assert "parameter 'schemas': no database read has the schema(s) nope" in err.value.result['msg']
+
+
+def test_the_lint_finds_exactly_the_planted_problems(shop):
+    result = run_module('schema_doc', shop.login(databases=['shop'], thresholds={'comment_coverage_warning_pct': 0}))
+    raised = sorted((f['id'], f['object']) for f in result['findings'] if f['severity'] != 'ok')
+    assert raised == [
+        ('schema.column_type_mismatch', 'shop: customer_id'),
+        ('schema.fk_without_index', 'shop: sales.order_line (product_id) -> sales.product'),
+        ('schema.matview_never_populated', 'shop: sales.monthly_totals_draft'),
+        ('schema.no_primary_key', 'shop: sales.audit_trail'),
+        ('schema.security_definer_search_path', 'shop: hr.unsafe_raise(p_id integer)'),
+    ], result['findings']
+    mismatch = [f for f in result['findings'] if f['id'] == 'schema.column_type_mismatch'][0]
+    assert mismatch['observed'] == 'bigint in sales.customer, sales.orders; integer in hr.account_manager'
+    cov = result['coverage']['shop']['sales']
+    assert cov['commented'] == 2 and 0 < cov['pct'] < 10  # the table customer and its column email
+    waived = run_module('schema_doc', shop.login(databases=['shop'], waivers=[
+        {'id': 'schema.no_primary_key', 'object': 'shop: sales.audit_trail', 'reason': 'append-only log',
+         'expires': '2099-01-01'}]))
+    assert [f['waived'] for f in waived['findings'] if f['id'] == 'schema.no_primary_key'] == [True]

@@ -48,10 +48,11 @@ def rewrite(source, registry):
 
 def modules():
     from ansible_collections.pgops.postgresql.plugins.module_utils._checks import (
-        capacity, health, indexes, logs, performance, pools, sla)
+        capacity, health, indexes, logs, performance, pools, schema, sla)
     return {'health_check': health.REGISTRY, 'index_review': indexes.REGISTRY,
             'performance_review': performance.REGISTRY, 'capacity': capacity.REGISTRY,
-            'log_review': logs.REGISTRY, 'sla': sla.REGISTRY, 'pool_check': pools.REGISTRY}
+            'log_review': logs.REGISTRY, 'sla': sla.REGISTRY, 'pool_check': pools.REGISTRY,
+            'schema_doc': schema.REGISTRY}
 
 
 def main(argv):

@@ -49,12 +49,12 @@ def test_every_playbook_is_in_the_maintenance_calendar():
 def _registries():
     sys.path.insert(0, os.path.join(ROOT, 'build', 'collections'))
     from ansible_collections.pgops.postgresql.plugins.module_utils._checks import (
-        backup, capacity, health, indexes, integrity, logs, performance, pools, roles, security, sla)
+        backup, capacity, health, indexes, integrity, logs, performance, pools, roles, schema, security, sla)
     return {'health_check': health.REGISTRY, 'role_audit': roles.REGISTRY, 'security_audit': security.REGISTRY,
             'backup_verify': backup.REGISTRY, 'index_review': indexes.REGISTRY, 'amcheck': integrity.REGISTRY,
             'performance_review': performance.REGISTRY, 'capacity': capacity.REGISTRY,
             'log_review': logs.REGISTRY, 'sla': sla.REGISTRY,
-            'pool_check': pools.REGISTRY}
+            'pool_check': pools.REGISTRY, 'schema_doc': schema.REGISTRY}
 
 
 def _slug(heading):
