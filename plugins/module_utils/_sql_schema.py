@@ -36,7 +36,7 @@ RELATIONS = """
 SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind, pg_get_userbyid(c.relowner) AS owner,
        c.relpersistence AS persistence, ds.description AS comment,
        CASE WHEN c.reltuples >= 0 THEN c.reltuples::int8 END AS rows_estimate,
-       c.relpages::int8 * current_setting('block_size')::int8 AS bytes,
+       CASE WHEN c.relpages >= 0 THEN c.relpages::int8 * current_setting('block_size')::int8 END AS bytes,
        c.relrowsecurity AS row_security, c.relforcerowsecurity AS force_row_security,
        c.relacl::text[] AS acl,
        pn.nspname AS partition_of_schema, pc.relname AS partition_of,
@@ -116,7 +116,7 @@ SELECT n.nspname AS schema, t.relname AS relation, c.relname AS name, am.amname 
                JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = u.attnum
               WHERE u.k > x.indnkeyatts ORDER BY u.k)::text[] AS include,
        pg_get_expr(x.indpred, x.indrelid, true) AS predicate, pg_get_indexdef(x.indexrelid) AS definition,
-       c.relpages::int8 * current_setting('block_size')::int8 AS bytes, s.idx_scan AS scans,
+       CASE WHEN c.relpages >= 0 THEN c.relpages::int8 * current_setting('block_size')::int8 END AS bytes, s.idx_scan AS scans,
        ds.description AS comment
   FROM pg_index x
   JOIN pg_class c ON c.oid = x.indexrelid

@@ -72,10 +72,22 @@ options:
     type: list
     elements: str
     default: []
+  dest:
+    description:
+      - A file on the managed host to write the facts to (JSON, gzip-compressed when the name ends in C(.gz)), for
+        M(pgops.postgresql.schema_site) to render after a fetch. RV(databases) is then not returned (10,000 tables
+        are about 27 MB of JSON; compressed, about a tenth).
+      - The file is replaced only when the facts differ from those it holds (the time of the read aside); its
+        directory must exist. Only the file is written, never the server.
+    type: path
+  mode:
+    description: Mode of O(dest) (the facts show definitions and privileges).
+    type: raw
+    default: '0600'
 attributes:
   check_mode:
     support: full
-    description: The module only reads; check mode reads the same.
+    description: The module only reads; in check mode O(dest) is not written, RV(changed) says whether it would be.
   diff_mode:
     support: none
     description: Nothing is changed.
@@ -90,16 +102,22 @@ EXAMPLES = r'''
     login_user: pgops_admin
     login_password: "{{ vault_pgops_admin_password }}"
   register: schema
+
+- name: Read every database and keep the facts in a file for the documentation site
+  pgops.postgresql.schema_doc:
+    dest: /var/tmp/pgops-schema.json.gz
+  register: schema_facts
 '''
 
 RETURN = r'''
 databases:
   description:
+    - Not returned when O(dest) is given.
     - Per database, lists of schemas, relations, columns, constraints, indexes, functions, triggers, sequences,
       extensions, policies and view_reads, each ordered by schema and name.
     - "Relation kinds: r table, p partitioned table, v view, m materialized view, f foreign table. Constraint
       types: p primary key, u unique, c check, x exclusion, f foreign key, t constraint trigger."
-  returned: success
+  returned: success and O(dest) not given
   type: dict
   sample: {shop: {relations: [{schema: sales, name: orders, kind: p, partition_key: RANGE (ordered_on)}]}}
 findings:
@@ -119,6 +137,10 @@ counts:
   description: Per database, how many objects of each kind were read.
   returned: success
   type: dict
+dest:
+  description: The facts file, its size in bytes and when the facts were read (C(path), C(bytes), C(taken_at)).
+  returned: O(dest) given
+  type: dict
 queries:
   description: The statements run, in order.
   returned: always
@@ -130,9 +152,14 @@ round_trips:
   type: int
 '''
 
+import gzip
+import json
+import os
+import time
+
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.pgops.postgresql.plugins.module_utils import _sql_schema, _validate
+from ansible_collections.pgops.postgresql.plugins.module_utils import _files, _schema_snapshot, _sql_schema, _validate
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks import schema
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks._pipeline import (
     Pipeline, run_module, selection_argument_spec)
@@ -154,10 +181,28 @@ def collect(session, schemas):
     return out
 
 
-def run(p):
+def write_facts(module, path, found, mode):
+    """Replace the facts file unless it holds the same facts; (changed, taken_at, bytes)."""
+    old = _schema_snapshot.read_json(path)
+    if old and old.get('databases') == json.loads(json.dumps(found, default=str)):
+        return False, old.get('taken_at'), os.path.getsize(path)
+    taken_at = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
+    text = json.dumps({'format': 1, 'taken_at': taken_at, 'databases': found}, sort_keys=True, default=str)
+    data = gzip.compress(text.encode(), mtime=0) if path.endswith('.gz') else text.encode()
+    if not module.check_mode:
+        _files.write_atomic(module, path, data, mode=mode)
+    return True, taken_at, len(data)
+
+
+def run(module, p):
     for param in ('databases', 'exclude_databases', 'schemas'):
         for value in p[param]:
             _validate.one_line(value, param)
+    if p['dest'] is not None:
+        _validate.absolute_path(p['dest'], 'dest')
+        if not os.path.isdir(os.path.dirname(p['dest'])):
+            raise ParameterError('dest', 'the directory of %s does not exist' % p['dest'],
+                                 'create it first, or name a file in an existing directory')
     pipeline = Pipeline(schema.REGISTRY, p, 'pgops_schema_doc')
     session = pipeline.connect()
     try:
@@ -172,8 +217,13 @@ def run(p):
                              'name schemas of %s, or leave schemas empty for all' % ', '.join(sorted(found)))
     findings = pipeline.registry.evaluate({'databases': found}, pipeline.thresholds, pipeline.selected)
     counts = dict((db, dict((kind, len(rows)) for kind, rows in facts.items())) for db, facts in found.items())
-    return pipeline.finish(findings, databases=found, counts=counts,
-                           coverage=dict((db, schema.coverage(facts)) for db, facts in found.items()))
+    extra = dict(counts=counts, coverage=dict((db, schema.coverage(facts)) for db, facts in found.items()))
+    if p['dest'] is None:
+        return pipeline.finish(findings, databases=found, **extra)
+    changed, taken_at, size = write_facts(module, p['dest'], found, p['mode'])
+    result = pipeline.finish(findings, dest=dict(path=p['dest'], bytes=size, taken_at=taken_at), **extra)
+    result['changed'] = changed
+    return result
 
 
 def main():
@@ -182,8 +232,10 @@ def main():
     spec.update(selection_argument_spec(cadence=False))
     spec.update(databases=dict(type='list', elements='str', default=[]),
                 exclude_databases=dict(type='list', elements='str', default=['postgres']),
-                schemas=dict(type='list', elements='str', default=[]))
-    run_module(AnsibleModule(argument_spec=spec, supports_check_mode=True), run)
+                schemas=dict(type='list', elements='str', default=[]),
+                dest=dict(type='path'), mode=dict(type='raw', default='0600'))
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    run_module(module, lambda p: run(module, p))
 
 
 if __name__ == '__main__':

@@ -19,6 +19,7 @@ import re
 
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks._registry import Check, Registry, Threshold
 from ansible_collections.pgops.postgresql.plugins.module_utils._findings import finding
+from ansible_collections.pgops.postgresql.plugins.module_utils._schema_snapshot import KIND_NAMES, describe
 
 RUNBOOK = 'schema-documentation.md#the-checks'
 TABLES = ('r', 'p')
@@ -165,3 +166,69 @@ CHECKS = [
 ]
 
 REGISTRY = Registry('schema', CHECKS)
+
+
+# ---- the history of schema_site: what changed since the last snapshot, and against a reference ----
+
+CHANGES_RUNBOOK = 'schema-documentation.md#history-and-comparison'
+
+
+def _capped(changes, limit, make, more):
+    out = [make(c) for c in changes[:limit]]
+    if len(changes) > limit:
+        out.append(more(len(changes) - limit))
+    return out
+
+
+def _change_finding(fid, severity, title, remediation):
+    def make(c):
+        return finding(fid, severity, title, obj='%s: %s %s' % (c['database'], KIND_NAMES.get(c['kind'], c['kind']),
+                                                                c['object']),
+                       observed=describe(c), expected='only the changes the migrations made', remediation=remediation)
+    return make
+
+
+def _more(fid, severity, title, where):
+    def more(n):
+        return finding(fid, severity, title, obj='%d more' % n, observed='%d more changes' % n,
+                       expected='', remediation='Read them all in %s.' % where)
+    return more
+
+
+def _c_changed(f, t):
+    changes = [c for c in f['changes'] if not c['privileges']]
+    title = 'The schema changed since the last snapshot'
+    return _capped(changes, int(t['change_findings_max']), _change_finding(
+        'schema.changed', 'info', title, 'Nothing, if a migration made it; otherwise find who did (the DDL in the '
+                                         'audit log) and bring it under the migration process.'),
+        _more('schema.changed', 'info', title, 'the changelog page'))
+
+
+def _c_privileges_changed(f, t):
+    changes = [c for c in f['changes'] if c['privileges']]
+    title = 'Privileges or ownership changed since the last snapshot'
+    return _capped(changes, int(t['change_findings_max']), _change_finding(
+        'schema.privileges_changed', 'warning', title, 'Confirm the grant was requested; revoke it otherwise '
+                                                       '(the role audit shows who holds what).'),
+        _more('schema.privileges_changed', 'warning', title, 'the changelog page'))
+
+
+def _c_differs(f, t):
+    title = 'The schema differs from the reference'
+    return _capped(f['differences'], int(t['change_findings_max']), _change_finding(
+        'schema.differs_from_reference', 'info', title, 'Apply the missing migrations to the side that lacks them, '
+                                                        'or record why the two differ.'),
+        _more('schema.differs_from_reference', 'info', title, 'the comparison page'))
+
+
+CHANGE_CHECKS = [
+    Check('schema.changed', 'object', _c_changed, name='changed', runbook=CHANGES_RUNBOOK, cadence=('monthly',),
+          thresholds=(Threshold('change_findings_max', 50, 'int', 'findings per check at most; the pages list '
+                                                                  'every change'),)),
+    Check('schema.privileges_changed', 'object', _c_privileges_changed, name='privileges_changed',
+          runbook=CHANGES_RUNBOOK, cadence=('monthly',)),
+    Check('schema.differs_from_reference', 'object', _c_differs, name='differs_from_reference',
+          runbook=CHANGES_RUNBOOK, cadence=('monthly',)),
+]
+
+CHANGE_REGISTRY = Registry('schema_history', CHANGE_CHECKS)
