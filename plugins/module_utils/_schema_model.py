@@ -126,8 +126,7 @@ class Database(object):
         """The relations and their partitions, depth first."""
         for rel in relations:
             yield rel
-            for part in self.walk(sorted(rel.partitions, key=lambda r: r.key)):
-                yield part
+            yield from self.walk(sorted(rel.partitions, key=lambda r: r.key))
 
 
 # ---- Graphviz -------------------------------------------------------------------------------------
@@ -268,6 +267,6 @@ def mermaid(db, schema, max_tables):
             if target.key not in ids:
                 entity(target, False)
             optional = any(c in nullable for c in k['columns'])
-            lines.append('  %s %s--o{ %s : "%s"' % (ids[target.key], '|o' if optional else '||', ids[rel.key],
-                                                     _mermaid_label(', '.join(k['columns']))))
+            label = _mermaid_label(', '.join(k['columns']))
+            lines.append('  %s %s--o{ %s : "%s"' % (ids[target.key], '|o' if optional else '||', ids[rel.key], label))
     return '\n'.join(lines)

@@ -17,7 +17,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.pgops.postgresql.plugins.module_utils._schema_model import mermaid
-from ansible_collections.pgops.postgresql.plugins.module_utils._schema_snapshot import describe, qualified
+from ansible_collections.pgops.postgresql.plugins.module_utils._schema_snapshot import KIND_NAMES, qualified, short
 
 CONSTRAINT_TYPES = {'p': 'primary key', 'u': 'unique', 'c': 'check', 'x': 'exclusion', 'f': 'foreign key',
                     't': 'constraint trigger'}
@@ -109,8 +109,8 @@ def relation_blocks(db, rel, level, stats):
         items = []
         for k in rel.fks_out:
             target = db.relations.get((k['references_schema'], k['references_table']))
-            to = rel_link(db, target) if target is not None else ('code', qualified(k['references_schema'],
-                                                                                     k['references_table']))
+            to = rel_link(db, target) if target is not None else (
+                'code', qualified(k['references_schema'], k['references_table']))
             items.append(['references ', to, ' (', ('code', ', '.join(k['columns'])), ' -> ',
                           ('code', ', '.join(k['references_columns'])), ') on update %s, on delete %s; %s' % (
                               k['on_update'], k['on_delete'], 'supported by an index' if k.get('indexed')
@@ -249,6 +249,17 @@ def root_blocks(title, source, databases, has_changelog, compare_label):
     return out
 
 
+def change_parts(c):
+    """A change as inline parts: the database, what, and for an alteration each attribute before and after."""
+    parts = [('code', c['database']), ': %s ' % KIND_NAMES.get(c['kind'], c['kind']), ('code', c['object']),
+             ' %s' % c['change']]
+    if c['change'] == 'altered':
+        parts.append(':')
+        for i, (name, (before, after)) in enumerate(sorted(c['attributes'].items())):
+            parts += ['%s %s ' % (';' if i else '', name), ('code', short(before)), ' \u2192 ', ('code', short(after))]
+    return parts
+
+
 def changelog_blocks(entries):
     """``entries``: [{taken_at, changes}] newest first."""
     out = [('h', 1, ['Schema changelog'])]
@@ -256,7 +267,7 @@ def changelog_blocks(entries):
         out.append(('p', ['No change since the first snapshot.']))
     for entry in entries:
         out.append(('h', 2, [entry['taken_at']]))
-        out.append(('list', [[('code', c['database']), ': ' + describe(c)] for c in entry['changes']]))
+        out.append(('list', [change_parts(c) for c in entry['changes']]))
     return out
 
 
@@ -264,6 +275,6 @@ def compare_blocks(label, reference, differences):
     out = [('h', 1, ['Compared with ', ('code', label)]),
            ('p', ['Reference snapshot taken at %s. Added: only here; dropped: only in the reference; altered: '
                   'different here (reference -> here).' % reference])]
-    out.append(('list', [[('code', c['database']), ': ' + describe(c)] for c in differences])
+    out.append(('list', [change_parts(c) for c in differences])
                if differences else ('p', ['No difference.']))
     return out

@@ -31,7 +31,7 @@ from ansible_collections.pgops.postgresql.plugins.module_utils._schema_snapshot 
 from ansible_collections.pgops.postgresql.plugins.module_utils._timing import Steps
 
 MANIFEST = '.pgops-schema-manifest.json'
-SNAPSHOT = re.compile(r'^\d{8}T\d{6}Z\.json$')
+SNAPSHOT = re.compile(r'^\d{6}-\d{8}T\d{6}Z\.json$')
 CHANGELOG = 'changelog.json'
 
 
@@ -138,7 +138,8 @@ def history(directory, snap, taken_at, keep):
     if previous is not None and previous.get('databases') == snap:
         return {}, [], [], entries
     changes = diff(previous['databases'], snap) if previous is not None else []
-    name = stamp(taken_at) + '.json'
+    # a sequence number first: two readings within one second still sort in order
+    name = '%06d-%s.json' % ((int(names[-1][:6]) + 1) if names else 1, stamp(taken_at))
     writes = {name: dumps({'format': FORMAT, 'taken_at': taken_at, 'databases': snap}).encode()}
     if changes:
         entries = [{'taken_at': taken_at, 'changes': changes}] + entries
@@ -160,7 +161,7 @@ def reference(path):
     data = read_json(target)
     if not isinstance(data, dict) or data.get('format') != FORMAT or 'databases' not in data:
         raise ParameterError('compare_with', '%s is not a schema snapshot' % path,
-                             'name a history_dir or one of its YYYYMMDDTHHMMSSZ.json files')
+                             'name a history_dir or one of its NNNNNN-YYYYMMDDTHHMMSSZ.json files')
     return data
 
 

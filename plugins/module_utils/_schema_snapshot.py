@@ -79,6 +79,8 @@ def snapshot(databases):
         for kind in KIND_ORDER:
             objects = shot.setdefault(kind, {})
             for row in facts.get(kind, []):
+                if kind == 'indexes' and row.get('parent_index'):
+                    continue        # a partition's part of a partitioned index follows that index
                 key, owner = _keys(kind, row)
                 attrs = dict((k, v) for k, v in row.items()
                              if k not in VOLATILE.get(kind, ()) and k not in ('schema', 'name', 'relation'))
@@ -135,7 +137,7 @@ def describe(change):
         return '%s %s' % (what, change['change'])
     parts = []
     for name, (before, after) in sorted(change['attributes'].items()):
-        parts.append('%s %s -> %s' % (name, _short(before), _short(after)))
+        parts.append('%s %s -> %s' % (name, short(before), short(after)))
     return '%s altered: %s' % (what, '; '.join(parts))
 
 
@@ -144,7 +146,7 @@ KIND_NAMES = {'schemas': 'schema', 'extensions': 'extension', 'relations': 'rela
               'sequences': 'sequence', 'policies': 'policy', 'database': 'database'}
 
 
-def _short(value, limit=120):
+def short(value, limit=120):
     text = 'none' if value is None else (', '.join(str(v) for v in value) if isinstance(value, list) else str(value))
     text = re.sub(r'\s+', ' ', text)
     return text if len(text) <= limit else text[:limit - 3] + '...'

@@ -117,7 +117,9 @@ SELECT n.nspname AS schema, t.relname AS relation, c.relname AS name, am.amname 
               WHERE u.k > x.indnkeyatts ORDER BY u.k)::text[] AS include,
        pg_get_expr(x.indpred, x.indrelid, true) AS predicate, pg_get_indexdef(x.indexrelid) AS definition,
        CASE WHEN c.relpages >= 0 THEN c.relpages::int8 * current_setting('block_size')::int8 END AS bytes, s.idx_scan AS scans,
-       ds.description AS comment
+       ds.description AS comment,
+       (SELECT pc.relname FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent
+         WHERE i.inhrelid = x.indexrelid) AS parent_index
   FROM pg_index x
   JOIN pg_class c ON c.oid = x.indexrelid
   LEFT JOIN pg_description ds ON ds.classoid = 'pg_class'::regclass AND ds.objoid = c.oid AND ds.objsubid = 0

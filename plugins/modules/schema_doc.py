@@ -87,7 +87,7 @@ options:
 attributes:
   check_mode:
     support: full
-    description: The module only reads; in check mode O(dest) is not written, RV(changed) says whether it would be.
+    description: The module only reads; in check mode O(dest) is not written, C(changed) says whether it would be.
   diff_mode:
     support: none
     description: Nothing is changed.

@@ -13,7 +13,7 @@ module: schema_site
 short_description: Write the data dictionary, its diagrams and its history from schema_doc's facts
 version_added: 0.2.0
 description:
-  - Runs where the facts are (the controller, with C(delegate_to: localhost)) and never connects to a server.
+  - Runs where the facts are (the controller, with C(delegate_to=localhost)) and never connects to a server.
   - From the facts M(pgops.postgresql.schema_doc) wrote with O(pgops.postgresql.schema_doc#module:dest), writes
     a data dictionary in Markdown (O(markdown_dir); a page per database and per schema, every table, view,
     materialized view, partition, function and sequence with its attributes, and a Mermaid ER block per schema
@@ -25,7 +25,7 @@ description:
     included. The changes since the last snapshot are findings (C(schema.changed), C(schema.privileges_changed)).
   - O(compare_with) compares with another host's snapshot (staging against production); the differences are a page
     and findings (C(schema.differs_from_reference)).
-  - Each directory belongs to the module (a manifest names its files): pages of dropped objects are removed, files
+  - Each directory belongs to the module (a manifest names its files). Pages of dropped objects are removed, files
     it did not write are never touched, and a directory holding files of its own is refused unless
     O(overwrite_foreign_directory) is set.
   - Everything is computed before the first write; the files are then written all or nothing (a failure puts back
@@ -62,7 +62,7 @@ options:
     type: int
     default: 24
   compare_with:
-    description: A snapshot to compare with, a C(YYYYMMDDTHHMMSSZ.json) file or another host's O(history_dir) (its
+    description: A snapshot to compare with, a C(NNNNNN-YYYYMMDDTHHMMSSZ.json) file or another host's O(history_dir) (its
       newest snapshot).
     type: path
   compare_label:
@@ -103,7 +103,8 @@ options:
     default: []
   thresholds:
     description:
-      - "Names and defaults: change_findings_max 50 (findings per check at most; the pages list every change)."
+      - "Names and defaults: change_findings_max 50 (findings per check at most; the pages list every
+        change)."
     type: dict
     default: {}
 attributes:

@@ -41,11 +41,11 @@ def page_requests(netlog):
     return urls
 
 
-def open_page(path, width=1200, height=2400):
+def open_page(path, width=1200, height=2400, query=''):
     from PIL import Image
     work = tempfile.mkdtemp(prefix='pgops-browser-')
     try:
-        url = 'file://' + os.path.abspath(path)
+        url = 'file://' + os.path.abspath(path) + ('?' + query if query else '')
         netlog = os.path.join(work, 'net.json')
         dom = _run(['--log-net-log=%s' % netlog, '--dump-dom', url], work)
         assert dom.returncode == 0, dom.stderr[-2000:]

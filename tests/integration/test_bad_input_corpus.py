@@ -10,6 +10,7 @@ control character, a NUL.
 """
 
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -43,6 +44,17 @@ def corpus():
     c.destroy()
 
 
+def _facts_file(scratch):
+    """A facts file of schema_doc with one empty database."""
+    path = os.path.join(scratch, 'schema-facts.json')
+    kinds = ('schemas', 'relations', 'columns', 'constraints', 'indexes', 'functions', 'triggers', 'sequences',
+             'extensions', 'policies', 'view_reads')
+    with open(path, 'w') as fh:
+        json.dump({'format': 1, 'taken_at': '2026-12-01T00:00:00Z', 'databases': {'corpus': dict((k, []) for k in kinds)}},
+                  fh)
+    return path
+
+
 def base(name, e):
     """Valid arguments of each module for the corpus cluster; each case overrides some."""
     c = e['c']
@@ -73,6 +85,7 @@ def base(name, e):
         'capacity': lambda: dict(history_dir=e['scratch'], hosts=['db1']),
         'pool_check': lambda: dict(login_host='127.0.0.1', login_port=1, connect_timeout=2),
         'schema_doc': c.login,
+        'schema_site': lambda: dict(facts=_facts_file(e['scratch']), html_dir=os.path.join(e['scratch'], 'site')),
         'alert_rules': lambda: dict(dest=os.path.join(e['scratch'], 'rules', 'pgops.yml')),
         'pool_control': lambda: dict(action='retarget', config_file=os.path.join(e['scratch'], 'pgbouncer.ini'),
                                      server_host='db2', server_port=5432, login_host='127.0.0.1', login_port=1,
@@ -302,6 +315,23 @@ CASES = [
     ('schema_doc', {'login_port': 1, 'connect_timeout': 2}, 'cannot connect'),
     ('schema_doc', {'thresholds': {'comment_coverage_warning_pct': 150}}, 'thresholds.comment_coverage_warning_pct'),
     ('schema_doc', {'checks': ['no_such_check']}, 'checks'),
+    ('schema_doc', {'dest': 'facts.json'}, 'dest'),
+    ('schema_doc', {'dest': '/nonexistent/dir/facts.json'}, 'dest'),
+    ('schema_site', {'facts': 'facts.json'}, 'facts'),
+    ('schema_site', {'facts': '/nonexistent/facts.json'}, 'facts'),
+    ('schema_site', {'facts': '/etc/hostname'}, 'facts'),
+    ('schema_site', {'html_dir': None}, 'markdown_dir'),
+    ('schema_site', {'html_dir': 'site'}, 'html_dir'),
+    ('schema_site', {'html_dir': '/etc'}, 'overwrite_foreign_directory'),
+    ('schema_site', {'title': NL_RULE}, 'title'),
+    ('schema_site', {'source': CTRL}, 'source'),
+    ('schema_site', {'compare_with': '/'}, 'compare_with'),
+    ('schema_site', {'compare_with': '/etc/hostname'}, 'compare_with'),
+    ('schema_site', {'keep_snapshots': -1}, 'keep_snapshots'),
+    ('schema_site', {'diagram_max_tables': 0}, 'diagram_max_tables'),
+    ('schema_site', {'thresholds': {'change_findings_max': -1}}, 'thresholds.change_findings_max'),
+    ('schema_site', {'checks': ['no_such_check']}, 'checks'),
+    ('schema_site', {'waivers': [{'id': 'schema.nope', 'reason': 'x'}]}, 'waivers'),
     ('alert_rules', {'thresholds': {'connections_warning_pct': '80) or vector(1'}}, 'thresholds.connections_warning_pct'),
     ('alert_rules', {'thresholds': {'connections_warning_pct': 96}}, 'thresholds.connections_warning_pct'),
     ('alert_rules', {'pool_thresholds': {'maxwait_critical_s': True}}, 'pool_thresholds.maxwait_critical_s'),
@@ -463,7 +493,7 @@ def test_the_corpus_is_broad():
         'settings', 'hba', 'ssl_config', 'cluster_service', 'standby', 'pitr_restore', 'failover', 'health_check',
         'maintenance', 'role_audit', 'security_audit', 'backup_verify', 'report', 'restore_test', 'write_probe',
         'index_review', 'amcheck', 'performance_review', 'capacity', 'log_review', 'notify', 'sla', 'pool_check',
-        'pool_control', 'alert_rules', 'schema_doc'}
+        'pool_control', 'alert_rules', 'schema_doc', 'schema_site'}
     strings = set()
 
     def walk(value):

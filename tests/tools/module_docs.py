@@ -52,7 +52,7 @@ def modules():
     return {'health_check': health.REGISTRY, 'index_review': indexes.REGISTRY,
             'performance_review': performance.REGISTRY, 'capacity': capacity.REGISTRY,
             'log_review': logs.REGISTRY, 'sla': sla.REGISTRY, 'pool_check': pools.REGISTRY,
-            'schema_doc': schema.REGISTRY}
+            'schema_doc': schema.REGISTRY, 'schema_site': schema.CHANGE_REGISTRY}
 
 
 def main(argv):

@@ -54,7 +54,8 @@ def _registries():
             'backup_verify': backup.REGISTRY, 'index_review': indexes.REGISTRY, 'amcheck': integrity.REGISTRY,
             'performance_review': performance.REGISTRY, 'capacity': capacity.REGISTRY,
             'log_review': logs.REGISTRY, 'sla': sla.REGISTRY,
-            'pool_check': pools.REGISTRY, 'schema_doc': schema.REGISTRY}
+            'pool_check': pools.REGISTRY, 'schema_doc': schema.REGISTRY,
+            'schema_site': schema.CHANGE_REGISTRY}
 
 
 def _slug(heading):

@@ -198,27 +198,28 @@ def _more(fid, severity, title, where):
 def _c_changed(f, t):
     changes = [c for c in f['changes'] if not c['privileges']]
     title = 'The schema changed since the last snapshot'
-    return _capped(changes, int(t['change_findings_max']), _change_finding(
-        'schema.changed', 'info', title, 'Nothing, if a migration made it; otherwise find who did (the DDL in the '
-                                         'audit log) and bring it under the migration process.'),
-        _more('schema.changed', 'info', title, 'the changelog page'))
+    make = _change_finding('schema.changed', 'info', title, 'Nothing, if a migration made it; otherwise find who did '
+                                                            '(the DDL in the audit log) and bring it under the '
+                                                            'migration process.')
+    return _capped(changes, int(t['change_findings_max']), make,
+                   _more('schema.changed', 'info', title, 'the changelog page'))
 
 
 def _c_privileges_changed(f, t):
     changes = [c for c in f['changes'] if c['privileges']]
     title = 'Privileges or ownership changed since the last snapshot'
-    return _capped(changes, int(t['change_findings_max']), _change_finding(
-        'schema.privileges_changed', 'warning', title, 'Confirm the grant was requested; revoke it otherwise '
-                                                       '(the role audit shows who holds what).'),
-        _more('schema.privileges_changed', 'warning', title, 'the changelog page'))
+    make = _change_finding('schema.privileges_changed', 'warning', title,
+                           'Confirm the grant was requested; revoke it otherwise (the role audit shows who holds what).')
+    return _capped(changes, int(t['change_findings_max']), make,
+                   _more('schema.privileges_changed', 'warning', title, 'the changelog page'))
 
 
 def _c_differs(f, t):
     title = 'The schema differs from the reference'
-    return _capped(f['differences'], int(t['change_findings_max']), _change_finding(
-        'schema.differs_from_reference', 'info', title, 'Apply the missing migrations to the side that lacks them, '
-                                                        'or record why the two differ.'),
-        _more('schema.differs_from_reference', 'info', title, 'the comparison page'))
+    make = _change_finding('schema.differs_from_reference', 'info', title,
+                           'Apply the missing migrations to the side that lacks them, or record why the two differ.')
+    return _capped(f['differences'], int(t['change_findings_max']), make,
+                   _more('schema.differs_from_reference', 'info', title, 'the comparison page'))
 
 
 CHANGE_CHECKS = [
