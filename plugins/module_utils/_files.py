@@ -24,6 +24,15 @@ def read_text(path):
         return None
 
 
+def read_bytes(path):
+    """The file's bytes, or None when it does not exist or can not be read."""
+    try:
+        with open(path, 'rb') as fh:
+            return fh.read()
+    except (IOError, OSError):
+        return None
+
+
 def write_atomic(module, path, content, owner=None, group=None, mode=None):
     """Replace ``path`` with ``content`` (text or bytes) in one rename.
 

@@ -165,14 +165,6 @@ def reference(path):
     return data
 
 
-def _read(path):
-    try:
-        with open(path, 'rb') as fh:
-            return fh.read()
-    except (IOError, OSError):
-        return None
-
-
 def plan(directory, writes, removes=None, overwrite_foreign=False, param='dest'):
     """What writing ``writes`` into ``directory`` changes. Without ``removes``, the files of the
     previous manifest that are not written any more are removed (the directory is the module's)."""
@@ -191,7 +183,7 @@ def plan(directory, writes, removes=None, overwrite_foreign=False, param='dest')
         writes[MANIFEST] = dumps({'files': sorted(writes)}).encode()
     added, updated = [], []
     for rel in sorted(writes):
-        old = _read(os.path.join(directory, rel))
+        old = _files.read_bytes(os.path.join(directory, rel))
         if old is None:
             added.append(rel)
         elif old != writes[rel]:
@@ -228,11 +220,11 @@ def apply(module, plans, mode):
             for d in reversed(missing):
                 os.mkdir(d, 0o755)
                 made.append(d)
-            undo.append((path, _read(path)))
+            undo.append((path, _files.read_bytes(path)))
             _files.write_atomic(module, path, p['writes'][rel], mode=mode)
         for rel in p['removed']:
             path = _safe(p['directory'], rel)
-            undo.append((path, _read(path)))
+            undo.append((path, _files.read_bytes(path)))
             os.unlink(path)
             _prune(p['directory'], os.path.dirname(path))
 

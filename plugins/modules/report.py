@@ -130,17 +130,9 @@ from ansible.module_utils.common.text.converters import to_bytes
 
 from ansible_collections.pgops.postgresql.plugins.module_utils import _validate
 from ansible_collections.pgops.postgresql.plugins.module_utils._errors import PgopsError
-from ansible_collections.pgops.postgresql.plugins.module_utils._files import write_atomic
+from ansible_collections.pgops.postgresql.plugins.module_utils._files import read_bytes, write_atomic
 from ansible_collections.pgops.postgresql.plugins.module_utils._report import (
     FORMATS, RENDERERS, build, host_entry)
-
-
-def _read(path):
-    try:
-        with open(path, 'rb') as fh:
-            return fh.read()
-    except (IOError, OSError):
-        return None
 
 
 def plan(params):
@@ -162,7 +154,7 @@ def plan(params):
         path = os.path.join(params['dest'], '%s.%s' % (params['name'], FORMATS[fmt]))
         files[fmt] = path
         content = to_bytes(RENDERERS[fmt](report))
-        old = _read(path)
+        old = read_bytes(path)
         if old != content:
             writes.append((path, old, content))
     return report, files, writes

@@ -114,6 +114,11 @@ def test_monthly_review_with_a_standby(pair, tmp_path):
     titles = [t for t in ('used and forecast', 'Top statements by total time', 'Index bloat') if t in page['dom']]
     assert len(titles) == 3 and page['dom'].count('<svg') >= 4, page['dom'][-3000:]
 
+    # the schema documentation ran too (its findings never stop the review), on the primary only
+    schema = tmp_path / 'reports' / 'schema'
+    assert (schema / 'site' / 'db1' / 'idx' / 'public' / 'big.html').exists(), proc.stdout[-3000:]
+    assert not (schema / 'site' / 'db2').exists() and (schema / 'history' / 'db1').is_dir()
+
     # the performance review ran on both, and its snapshot is kept for next month
     assert [f['severity'] for f in primary_findings if f['id'] == 'perf.unavailable'] == ['ok']
     snapshot = json.loads((tmp_path / 'reports' / 'monthly' / 'statements' / 'db1.json').read_text())
