@@ -16,6 +16,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 from ansible_collections.pgops.postgresql.plugins.module_utils._schema_model import mermaid
 from ansible_collections.pgops.postgresql.plugins.module_utils._schema_snapshot import KIND_NAMES, qualified, short
 
@@ -41,8 +43,45 @@ def rel_link(db, rel, text=None):
     return ('link', text or rel.label, ('rel', db.name, rel.schema, rel.name))
 
 
-def _acl(acl):
-    return [[('code', a)] for a in acl or []]
+PRIVILEGES = {'r': 'SELECT', 'a': 'INSERT', 'w': 'UPDATE', 'd': 'DELETE', 'D': 'TRUNCATE', 'x': 'REFERENCES',
+              't': 'TRIGGER', 'X': 'EXECUTE', 'U': 'USAGE', 'C': 'CREATE', 'c': 'CONNECT', 'T': 'TEMPORARY',
+              's': 'SET', 'A': 'ALTER SYSTEM', 'm': 'MAINTAIN'}
+_ACLITEM = re.compile(r'^(?P<grantee>"(?:[^"]|"")*"|[^=]*)=(?P<privs>[A-Za-z*]*)/(?P<grantor>.*)$')
+
+
+def _role(text):
+    return text[1:-1].replace('""', '"') if text.startswith('"') and text.endswith('"') and len(text) > 1 else text
+
+
+def acl_rows(acl):
+    """aclitems as (grantee, privileges, granted by): 'fixture_reader=r*/postgres' is
+    ('fixture_reader', 'SELECT (with grant option)', 'postgres'); an empty grantee is PUBLIC."""
+    rows = []
+    for item in acl or []:
+        m = _ACLITEM.match(item)
+        if not m:
+            rows.append((item, '', ''))
+            continue
+        privs, letters = [], m.group('privs')
+        for i, letter in enumerate(letters):
+            if letter == '*':
+                continue
+            grant = i + 1 < len(letters) and letters[i + 1] == '*'
+            privs.append(PRIVILEGES.get(letter, letter) + (' (with grant option)' if grant else ''))
+        rows.append((_role(m.group('grantee')) or 'PUBLIC', ', '.join(privs), _role(m.group('grantor'))))
+    return rows
+
+
+def acl_summary(acl, default):
+    """One cell: 'grantee: privileges' per aclitem; ``default`` when the ACL is the default (NULL)."""
+    if not acl:
+        return default
+    return '; '.join('%s: %s' % (grantee, privs or 'none') for grantee, privs, dummy in acl_rows(acl))
+
+
+def acl_blocks(acl, level):
+    return [('h', level, ['Privileges']), ('table', ['Grantee', 'Privileges', 'Granted by'], [
+        [[('code', grantee)], [privs], [('code', grantor)]] for grantee, privs, grantor in acl_rows(acl)])]
 
 
 def relation_blocks(db, rel, level, stats):
@@ -144,8 +183,7 @@ def relation_blocks(db, rel, level, stats):
              [('code', p['using'])] if p.get('using') else [], [('code', p['with_check'])] if p.get('with_check') else []]
             for p in rel.policies]))
     if rel.row.get('acl'):
-        out.append(('h', level + 1, ['Privileges']))
-        out.append(('list', _acl(rel.row['acl'])))
+        out.extend(acl_blocks(rel.row['acl'], level + 1))
     return out
 
 
@@ -171,8 +209,10 @@ def schema_blocks(db, schema, stats, markdown, max_tables):
     out = [('h', 1, ['Schema ', ('code', schema.name), ' (database ', ('link', db.name, ('db', db.name)), ')'])]
     if schema.row.get('comment'):
         out.append(('p', [schema.row['comment']]))
-    out.append(('p', ['Owner ', ('code', schema.row.get('owner') or ''), '. Privileges: '] + (
-        _join([('code', a) for a in schema.row.get('acl') or []]) or ['default'])))
+    out.append(('p', ['Owner ', ('code', schema.row.get('owner') or ''), '.'] + (
+        [] if schema.row.get('acl') else [' Default privileges (the owner only).'])))
+    if schema.row.get('acl'):
+        out.extend(acl_blocks(schema.row['acl'], 2))
     out.append(('h', 2, ['Relationships']))
     graph = mermaid(db, schema, max_tables) if markdown else None
     if markdown and graph:
@@ -196,17 +236,20 @@ def schema_blocks(db, schema, stats, markdown, max_tables):
     if schema.functions:
         out.append(('h', 2, ['Functions and procedures']))
         out.append(('table', ['Name', 'Returns', 'Language', 'Volatility', 'Security', 'search_path', 'Owner',
-                              'Comment'], [
+                              'Privileges', 'Comment'], [
             [[('code', '%s(%s)' % (qualified(f['schema'], f['name']), f['arguments']))],
              [('code', f['result'])] if f.get('result') else ['procedure' if f['kind'] == 'p' else ''],
              [f['language']], [f['volatility']], ['definer' if f['security_definer'] else 'invoker'],
              [('code', f['search_path'])] if f.get('search_path') else [], [('code', f['owner'])],
-             [f.get('comment') or '']] for f in schema.functions]))
+             [acl_summary(f.get('acl'), 'PUBLIC: EXECUTE (default)')], [f.get('comment') or '']]
+            for f in schema.functions]))
     if schema.sequences:
         out.append(('h', 2, ['Sequences']))
-        out.append(('table', ['Name', 'Type', 'Start', 'Increment', 'Min', 'Max', 'Cycle', 'Owned by'], [
+        out.append(('table', ['Name', 'Type', 'Start', 'Increment', 'Min', 'Max', 'Cycle', 'Owned by', 'Owner',
+                              'Privileges'], [
             [[('code', qualified(s['schema'], s['name']))], [s['type']], [str(s['start'])], [str(s['increment'])],
-             [str(s['min'])], [str(s['max'])], [_yes(s['cycle'])], [('code', s['owned_by'])] if s.get('owned_by') else []]
+             [str(s['min'])], [str(s['max'])], [_yes(s['cycle'])], [('code', s['owned_by'])] if s.get('owned_by') else [],
+             [('code', s.get('owner') or '')], [acl_summary(s.get('acl'), 'owner only (default)')]]
             for s in schema.sequences]))
     return out
 

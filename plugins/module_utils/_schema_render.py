@@ -64,10 +64,18 @@ def _relative(target, here):
 _MD_SPECIAL = re.compile(r'([\\`*_\[\]#|!~{}])')
 
 
+_MD_ORDERED = re.compile(r'^(\d+)([.)])(?=\s|$)')
+_MD_PLAIN = re.compile(r'^[A-Za-z0-9 ,.:;()/=\'"%$@?^+-]*$')
+
+
 def md_text(text):
-    value = re.sub(r'[\r\n\t]+', ' ', str(text if text is not None else ''))
+    value = str(text if text is not None else '')
+    if _MD_PLAIN.match(value) and not value.startswith(('-', '+', '=')) and not _MD_ORDERED.match(value):
+        return value
+    value = re.sub(r'[\r\n\t]+', ' ', value)
     value = value.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')
     value = _MD_SPECIAL.sub(r'\\\1', value)
+    value = _MD_ORDERED.sub(r'\1\\\2', value)      # "1. text" is not a list
     return re.sub(r'^([-+=])', r'\\\1', value)
 
 
@@ -243,7 +251,9 @@ def dot_program():
 
 
 def draw(graphs, timeout=600, batch=200):
-    """``{key: dot source}`` -> ``{key: inline SVG}``, many graphs per run of ``dot``."""
+    """``{key: dot source}`` -> ``{key: inline SVG}``, many graphs per run of ``dot``, one run per CPU
+    at a time."""
+    workers = max(1, os.cpu_count() or 1)
     program = dot_program()
     if not program:
         raise ParameterError('diagrams', 'Graphviz dot is not installed where the module runs',
@@ -257,16 +267,25 @@ def draw(graphs, timeout=600, batch=200):
             with open(path, 'w') as fh:
                 fh.write(graphs[key])
             files.append(path)
-        for start in range(0, len(files), batch):
-            chunk = files[start:start + batch]
-            try:
-                run = subprocess.run([program, '-Tsvg', '-O'] + chunk, capture_output=True, text=True,
-                                     timeout=timeout, check=False)
-            except subprocess.TimeoutExpired:
-                raise ToolError('dot did not draw %d diagrams within %d s. Fix: lower diagram_max_tables, or set '
-                                'diagrams: false' % (len(chunk), timeout))
-            if run.returncode != 0:
-                raise ToolError('dot failed (rc %d): %s' % (run.returncode, run.stderr.strip()[-500:]))
+        chunks = [files[start:start + batch] for start in range(0, len(files), batch)]
+        for start in range(0, len(chunks), workers):
+            running = [subprocess.Popen([program, '-Tsvg', '-O'] + chunk, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE, text=True) for chunk in chunks[start:start + workers]]
+            for proc in running:
+                try:
+                    dummy, err = proc.communicate(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    for other in running:
+                        other.kill()
+                        other.wait()
+                    raise ToolError('dot did not draw %d diagrams within %d s. Fix: lower diagram_max_tables, or '
+                                    'set diagrams: false' % (batch, timeout))
+                if proc.returncode != 0:
+                    for other in running:
+                        if other.poll() is None:
+                            other.kill()
+                            other.wait()
+                    raise ToolError('dot failed (rc %d): %s' % (proc.returncode, err.strip()[-500:]))
         out = {}
         for i, key in enumerate(keys):
             with open(files[i] + '.svg') as fh:

@@ -59,7 +59,7 @@ def test_every_object_kind_is_in_the_dictionary_with_its_attributes(shop, tmp_pa
     dbpage = (tmp_path / 'md' / 'shop' / 'README.md').read_text()
     expected_sales = [
         'Orders, customers and products',                                   # schema comment
-        '`fixture_reader=U/postgres`',                                      # schema ACL
+        '| `fixture_reader` | USAGE | `postgres` |',                         # schema ACL, readable
         '### `sales.customer` (table)', 'People and companies that order',  # table and comment
         '| `customer_id` | `bigint` | no |  | identity (generated always) | PK |',
         '| `name` | `text` | no |  | collation C |',
@@ -81,11 +81,11 @@ def test_every_object_kind_is_in_the_dictionary_with_its_attributes(shop, tmp_pa
         '### `sales.monthly_totals` (materialized view)', '; populated',
         '### `sales.monthly_totals_draft` (materialized view)', 'never populated (WITH NO DATA)',
         '| `monthly_totals_month` | btree | `month` |',                      # a matview's index
-        '| `sales.order_total(p_order bigint)` | `numeric` | sql | stable | invoker |',
+        '| `sales.order_total(p_order bigint)` | `numeric` | sql | stable | invoker |  | `postgres` | PUBLIC: EXECUTE (default) |',
         '| `sales.close_month(IN p_month date)` | procedure | sql | volatile |',
         '| `sales.invoice_no` | bigint | 1000 | 10 |',                       # free sequence
-        '| `sales.product_product_id_seq` | integer | 1 | 1 | 1 | 2147483647 |  | `sales.product.product_id` |',
-        '`fixture_reader=r/postgres`',                                      # table ACL
+        '| `sales.product_product_id_seq` | integer | 1 | 1 | 1 | 2147483647 |  | `sales.product.product_id` | `postgres` |',
+        '| `fixture_reader` | SELECT | `postgres` |',                        # table ACL, readable
         '```mermaid', 'erDiagram', 'e3 ||--o{ e2 : "order_id, ordered_on"',
         'about 2 rows',                                                     # statistics
     ]
@@ -98,7 +98,7 @@ def test_every_object_kind_is_in_the_dictionary_with_its_attributes(shop, tmp_pa
                  '| `region_only` | permissive | SELECT | `fixture_reader` | `(region = CURRENT_USER)` |',
                  '| `managers_write` | restrictive | UPDATE | `public` | `true` | `(region IS NOT NULL)` |',
                  '| `hr.safe_raise(p_id integer)` | `void` | sql | volatile | definer | `pg_catalog, hr` |',
-                 '| `hr.unsafe_raise(p_id integer)` | `void` | sql | volatile | definer |  |']:
+                 '| `hr.unsafe_raise(p_id integer)` | `void` | sql | volatile | definer |  | `postgres` | postgres: EXECUTE |']:
         assert text in hr, text
     assert '| `pg_trgm` | 1.6 | `public` |' in dbpage and '| [sales](sales.md) | `postgres` | 5 | 3 | 3 | 4 |' in dbpage
 

@@ -109,3 +109,26 @@ def test_mermaid_takes_numbered_entities_and_safe_labels():
     text = mermaid(db, db.schemas['s'], 10)
     assert text.splitlines()[1] == '  e0["s._a__b_c__"] {' and '    character_varying_9 x_y' in text
     assert '  e0 |o--o{ e1 : "r"' in text and '%%' not in text
+
+
+@pytest.mark.parametrize('item,row', [
+    ('fixture_reader=r/postgres', ('fixture_reader', 'SELECT', 'postgres')),
+    ('=X/postgres', ('PUBLIC', 'EXECUTE', 'postgres')),
+    ('app=r*w/owner', ('app', 'SELECT (with grant option), UPDATE', 'owner')),
+    ('"we""ird=x"=arwdDxt/postgres', ('we"ird=x', 'INSERT, SELECT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER',
+                                      'postgres')),
+    ('not an aclitem', ('not an aclitem', '', '')),
+])
+def test_acl_rows_are_readable(item, row):
+    from ansible_collections.pgops.postgresql.plugins.module_utils._schema_pages import acl_rows
+    assert acl_rows([item]) == [row]
+
+
+@pytest.mark.parametrize('text,expected', [('1. first', '1\\. first'), ('2) second', '2\\) second'),
+                                           ('- item', '\\- item'), ('plain text, (with) 50% = x', 'plain text, (with) 50% = x')])
+def test_markdown_text_starts_no_list(text, expected):
+    assert md_text(text) == expected
+
+
+def test_a_version_is_not_a_list():
+    assert md_text('1.6') == '1.6'
