@@ -88,6 +88,7 @@ unit: venv collection
 	$(BIN)/pytest -q tests/unit
 
 integration: system-packages collection
+	$(BIN)/python tests/tools/fetch_pg_major.py 15
 	$(BIN)/python tests/tools/fetch_pg_major.py 16
 	$(BIN)/pytest -q -n 2 tests/integration
 

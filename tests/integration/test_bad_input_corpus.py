@@ -18,7 +18,7 @@ import tempfile
 import pytest
 
 from tests.harness import certs
-from tests.harness.pgcluster import ModuleFailed, PgCluster, run_module
+from tests.harness.pgcluster import ROOT, ModuleFailed, PgCluster, run_module
 
 NL_RULE = 'x\nhost all all 0.0.0.0/0 trust'
 NL_SETTING = "4MB\nshared_preload_libraries = 'evil'"
@@ -85,6 +85,9 @@ def base(name, e):
         'capacity': lambda: dict(history_dir=e['scratch'], hosts=['db1']),
         'pool_check': lambda: dict(login_host='127.0.0.1', login_port=1, connect_timeout=2),
         'schema_doc': c.login,
+        'pg_upgrade': lambda: c.login(old_data_dir=c.data_dir, old_bin_dir=c.bin_dir,
+                                      new_bin_dir=os.path.join(ROOT, 'build', 'pg', '16', 'bin'),
+                                      new_data_dir=os.path.join(e['scratch'], 'data16')),
         'schema_site': lambda: dict(facts=_facts_file(e['scratch']), html_dir=os.path.join(e['scratch'], 'site')),
         'alert_rules': lambda: dict(dest=os.path.join(e['scratch'], 'rules', 'pgops.yml')),
         'pool_control': lambda: dict(action='retarget', config_file=os.path.join(e['scratch'], 'pgbouncer.ini'),
@@ -317,6 +320,17 @@ CASES = [
     ('schema_doc', {'checks': ['no_such_check']}, 'checks'),
     ('schema_doc', {'dest': 'facts.json'}, 'dest'),
     ('schema_doc', {'dest': '/nonexistent/dir/facts.json'}, 'dest'),
+    ('pg_upgrade', {'old_version': NL_RULE}, 'old_version'),
+    ('pg_upgrade', {'cluster_name': QUOTE, 'old_data_dir': None}, 'cluster_name'),
+    ('pg_upgrade', {'cluster_name': 'main', 'old_data_dir': None}, 'old_version'),
+    ('pg_upgrade', {'new_data_dir': 'data16'}, 'new_data_dir'),
+    ('pg_upgrade', {'new_bin_dir': '/nonexistent/bin'}, 'new_bin_dir'),
+    ('pg_upgrade', {'new_bin_dir': '/usr/lib/postgresql/15/bin'}, 'not newer'),
+    ('pg_upgrade', {'new_version': '17'}, 'new_version'),
+    ('pg_upgrade', {'jobs': 0}, 'jobs'),
+    ('pg_upgrade', {'mode': 'teleport'}, 'mode'),
+    ('pg_upgrade', {'action': 'upgrade'}, 'stop_old_cluster'),
+    ('pg_upgrade', {'login_port': 1, 'connect_timeout': 2}, 'cannot connect'),
     ('schema_site', {'facts': 'facts.json'}, 'facts'),
     ('schema_site', {'facts': '/nonexistent/facts.json'}, 'facts'),
     ('schema_site', {'facts': '/etc/hostname'}, 'facts'),
@@ -493,7 +507,7 @@ def test_the_corpus_is_broad():
         'settings', 'hba', 'ssl_config', 'cluster_service', 'standby', 'pitr_restore', 'failover', 'health_check',
         'maintenance', 'role_audit', 'security_audit', 'backup_verify', 'report', 'restore_test', 'write_probe',
         'index_review', 'amcheck', 'performance_review', 'capacity', 'log_review', 'notify', 'sla', 'pool_check',
-        'pool_control', 'alert_rules', 'schema_doc', 'schema_site'}
+        'pool_control', 'alert_rules', 'schema_doc', 'schema_site', 'pg_upgrade'}
     strings = set()
 
     def walk(value):

@@ -16,7 +16,7 @@ import tempfile
 import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-VERSIONS = {'16': '16.15.0', '17': '17.9.0'}
+VERSIONS = {'15': '15.19.0', '16': '16.15.0', '17': '17.9.0'}
 
 
 def main():
