@@ -19,7 +19,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PGOPS_REPORT_DIR
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv docs-venv system-packages collection demo test sanity lint unit integration molecule multihost bench bench-logs bench-pooling bench-monitoring bench-schema bench-maintenance bench-backup bench-failover bench-fleet docs docs-lint site changelog clean
+.PHONY: help venv docs-venv system-packages collection demo test sanity lint unit integration molecule multihost bench bench-logs bench-pooling bench-monitoring bench-schema bench-upgrade bench-maintenance bench-backup bench-failover bench-fleet docs docs-lint site changelog clean
 
 help:
 	@echo "make demo         install PostgreSQL 15 on localhost with playbooks/install.yml, run playbooks/daily.yml"
@@ -129,6 +129,11 @@ bench-monitoring: system-packages collection
 # schema_doc at 1,000 and 10,000 tables: time, round trips, size of the facts.
 bench-schema: system-packages collection
 	$(BIN)/python tests/bench/bench_schema_doc.py
+
+bench-upgrade: system-packages collection
+	$(BIN)/python tests/tools/fetch_pg_major.py 15
+	$(BIN)/python tests/tools/fetch_pg_major.py 16
+	$(BIN)/python tests/bench/bench_upgrade.py
 
 bench-failover: system-packages collection
 	$(BIN)/python tests/bench/bench_failover.py

@@ -100,6 +100,12 @@ options:
     description: Stop the cluster running in the data directory when it has to be copied anew.
     type: bool
     default: false
+  config_from:
+    description:
+      - A data directory whose configuration files (C(postgresql.conf), C(pg_hba.conf), C(pg_ident.conf),
+        C(conf.d/)) go into the copy when O(data_dir) holds no cluster to keep them from - the standby's
+        previous cluster of the old major after a major upgrade, say (C(playbooks/upgrade_major.yml)).
+    type: path
   timeout:
     description: Seconds to wait for the start and until the standby streams.
     type: int
@@ -239,6 +245,9 @@ class Plan(object):
         if p['replication_ca_cert'] and not os.path.isfile(p['replication_ca_cert']):
             raise ParameterError('replication_ca_cert', '%s does not exist' % p['replication_ca_cert'],
                                  'copy the CA certificate to this host first')
+        if p['config_from'] and not os.path.isfile(os.path.join(p['config_from'], 'postgresql.conf')):
+            raise ParameterError('config_from', '%s holds no postgresql.conf' % p['config_from'],
+                                 'name the data directory whose configuration the standby takes')
         self.slot = rep.slot_name(p['application_name'] or '')
         if not self.slot.strip('_'):
             raise ParameterError('application_name', '%r gives no usable slot name' % p['application_name'],
@@ -303,6 +312,8 @@ class Plan(object):
                 p['pgbackrest_stanza'], self.new_dir))
         if self.has_cluster:
             out.append('keep the configuration files of %s' % self.data_dir)
+        elif p['config_from']:
+            out.append('take the configuration files of %s' % p['config_from'])
         out += ['write primary_conninfo, primary_slot_name %s and standby.signal' % self.slot,
                 'swap the copy in for %s' % self.data_dir, 'start the standby',
                 'wait until it streams from %s' % where]
@@ -436,6 +447,8 @@ class Run(object):
             self.steps.run('pgbackrest restore', self.as_owner, argv)
         if plan.has_cluster:
             restore_config(plan.new_dir, saved_config(plan.data_dir))
+        elif p['config_from']:
+            restore_config(plan.new_dir, saved_config(p['config_from']))
         self.result['tls_settings_removed'] = drop_missing_tls(plan.new_dir)
         write_standby_files(plan.new_dir, plan.settings)
         self.steps.run('swap the copy in', self._swap)
@@ -502,6 +515,7 @@ def main():
         pgbackrest_stanza=dict(type='str'),
         replace_data=dict(type='bool', default=False),
         stop_running=dict(type='bool', default=False),
+        config_from=dict(type='path'),
         timeout=dict(type='int', default=120),
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)

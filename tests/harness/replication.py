@@ -22,7 +22,7 @@ SETTINGS = {'wal_level': 'replica', 'max_wal_senders': 10, 'max_replication_slot
 class ReplicaSet(object):
     """``nodes['n1']`` is the first primary; ``n2``, ``n3`` ... its standbys."""
 
-    def __init__(self, standbys=1, synchronous=None, settings=None, checksums=False):
+    def __init__(self, standbys=1, synchronous=None, settings=None, checksums=False, bin_dir=None):
         self.base = tempfile.mkdtemp(prefix='pgops-repl-')
         os.chmod(self.base, 0o755)
         ca_cert, ca_key = certs.ca()
@@ -31,7 +31,7 @@ class ReplicaSet(object):
             fh.write(certs.cert_pem(ca_cert))
         os.chmod(self.ca_file, 0o644)
         conf = dict(SETTINGS, **(settings or {}))
-        primary = PgCluster(settings=conf, checksums=checksums)
+        primary = PgCluster(settings=conf, checksums=checksums, bin_dir=bin_dir)
         primary.init()
         server_cert, server_key = certs.server(ca_cert, ca_key)
         cert_path, key_path = certs.write(primary.data_dir, 'server', server_cert, server_key)

@@ -320,6 +320,7 @@ CASES = [
     ('schema_doc', {'checks': ['no_such_check']}, 'checks'),
     ('schema_doc', {'dest': 'facts.json'}, 'dest'),
     ('schema_doc', {'dest': '/nonexistent/dir/facts.json'}, 'dest'),
+    ('standby', {'config_from': '/nonexistent/data'}, 'config_from'),
     ('pg_upgrade', {'old_version': NL_RULE}, 'old_version'),
     ('pg_upgrade', {'cluster_name': QUOTE, 'old_data_dir': None}, 'cluster_name'),
     ('pg_upgrade', {'cluster_name': 'main', 'old_data_dir': None}, 'old_version'),
