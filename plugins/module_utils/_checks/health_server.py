@@ -184,6 +184,38 @@ def _c_pending_restart(f, t):
                     remediation='Plan a restart in a maintenance window (cluster_service state=restarted).')]
 
 
+def _c_minor_version(f, t):
+    b = f.get('binaries')
+    running = f['server']['version_num']
+    running = (running // 10000, running % 10000)
+    if not b or not b.get('installed'):
+        return [finding(_hid('minor_version'), 'info', 'The installed minor release was not assessed',
+                        obj='server binaries', observed='the running postmaster is not visible where the module ran',
+                        expected='module runs on the database host as root',
+                        remediation='Run the health check on the database host with become to compare releases.')]
+    out = []
+    level = int(t['minor_releases_behind_warning'])
+    installed, candidate = tuple(b['installed']), tuple(b['candidate']) if b.get('candidate') else None
+    if installed[0] == running[0] and installed[1] > running[1]:
+        out.append(finding(_hid('minor_version'), 'warning', 'A newer minor release is installed but not running',
+                           obj=b.get('binary') or 'postgres', observed='running %d.%d, installed %d.%d%s' % (
+                               running + installed + ((' (the running binary was replaced)',) if b.get('replaced')
+                                                      else ('',))),
+                           expected='the installed release running',
+                           remediation='Restart to run it: playbooks/upgrade_minor.yml restarts the standbys first and '
+                                       'switches over, so only the switchover costs a moment of writes.'))
+    newest = max([r for r in (installed, candidate) if r and r[0] == running[0]] + [running])
+    behind = newest[1] - running[1]
+    if candidate and candidate[0] == running[0] and candidate[1] > installed[1] and level and behind >= level:
+        out.append(finding(_hid('minor_version'), 'warning', 'The running minor release is behind the packaged one',
+                           obj='postgresql-%d' % running[0], observed='running %d.%d, packaged %d.%d: %d release%s '
+                           'behind' % (running + candidate + (behind, '' if behind == 1 else 's')),
+                           expected='fewer than %d releases behind' % level,
+                           remediation='Minor releases carry security and data-corruption fixes: schedule '
+                                       'playbooks/upgrade_minor.yml (package upgrade, rolling restarts).'))
+    return out
+
+
 def _c_disk_space(f, t):
     if f.get('disk') is None:
         return [finding(_hid('disk_space'), 'info', 'Disk space was not assessed', obj='data directory',
@@ -238,6 +270,10 @@ CHECKS = [
           thresholds=_pair('archive_ready', '', 10, 100, 'number of .ready segments')),
     Check('health.pending_restart', 'server', _c_pending_restart, name='pending_restart', facts=('server',),
           runbook=RUNBOOK),
+    Check('health.minor_version', 'host', _c_minor_version, name='minor_version', facts=('server', 'binaries'),
+          runbook=RUNBOOK, thresholds=(
+              Threshold('minor_releases_behind_warning', 1, 'int', 'warning when the packaged minor release is '
+                        'this many releases ahead of the running one (0: off)'),)),
     Check('health.disk_space', 'host', _c_disk_space, name='disk_space', facts=('disk',), runbook=RUNBOOK,
           thresholds=(Threshold('disk_free_warning_pct', 20, 'pct', 'warning below this free space',
                                 at_least=DISK_CRITICAL.name), DISK_CRITICAL)),

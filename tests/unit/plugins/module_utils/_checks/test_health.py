@@ -33,6 +33,8 @@ def healthy():
         },
         'databases': {'app': {'table_count': 3, 'tables': [], 'sequences': [], 'invalid_indexes': []}},
         'disk': [{'path': '/srv/pg', 'total_bytes': 100, 'free_bytes': 50, 'free_pct': 50.0}],
+        'binaries': {'installed': [15, 18], 'candidate': [15, 18], 'replaced': False,
+                     'binary': '/usr/lib/postgresql/15/bin/postgres'},
     }
 
 
@@ -139,6 +141,20 @@ CASES = [
      [('health.disk_space', 'critical', '/srv/pg')]),
     ('disk not visible', lambda f: f.update(disk=None),
      [('health.disk_space', 'info', 'data directory')]),
+    ('a newer minor installed, the old binary still running',
+     lambda f: f['binaries'].update(installed=[15, 20], candidate=[15, 20], replaced=True),
+     [('health.minor_version', 'warning', '/usr/lib/postgresql/15/bin/postgres')]),
+    ('the package has a newer minor than the one installed and running',
+     lambda f: f['binaries'].update(candidate=[15, 20]),
+     [('health.minor_version', 'warning', 'postgresql-15')]),
+    ('both: installed but not running, and a still newer one packaged',
+     lambda f: f['binaries'].update(installed=[15, 19], candidate=[15, 20]),
+     [('health.minor_version', 'warning', '/usr/lib/postgresql/15/bin/postgres'),
+      ('health.minor_version', 'warning', 'postgresql-15')]),
+    ('no package manager: only the installed binary counts', lambda f: f['binaries'].update(candidate=None), []),
+    ('the postmaster is not visible (not root, or delegated)', lambda f: f.update(binaries=None),
+     [('health.minor_version', 'info', 'server binaries')]),
+    ('another major packaged is not a minor upgrade', lambda f: f['binaries'].update(candidate=[16, 2]), []),
 ]
 
 
