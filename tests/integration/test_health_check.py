@@ -253,7 +253,8 @@ def test_minor_version_running_installed_and_packaged():
     import shutil
     import subprocess
     from tests.harness.pgcluster import ROOT, PgCluster
-    debian = subprocess.run(['/usr/lib/postgresql/15/bin/postgres', '-V'], capture_output=True, text=True).stdout
+    debian = subprocess.run(['/usr/lib/postgresql/15/bin/postgres', '-V'], capture_output=True, text=True,
+                            check=True).stdout
     packaged = [int(x) for x in re.search(r'(\d+)\.(\d+)', debian).groups()]
     assert packaged[0] == 15 and packaged[1] > 19, 'Debian 12 ships a later 15 release than PyPI 15.19: %s' % debian
     import pathlib
