@@ -17,6 +17,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import glob
 import os
 import pwd
 import re
@@ -36,6 +37,7 @@ from ansible_collections.pgops.postgresql.plugins.module_utils._sql import compo
 from ansible_collections.pgops.postgresql.plugins.module_utils._timing import Steps
 
 MODES = ('link', 'clone', 'copy')
+_PORT = re.compile(r'^\s*port\s*=\s*(\d+)', re.M)
 # the column options of PostgreSQL (ALTER TABLE ... ALTER COLUMN ... SET (...)); any other cannot be restored
 ATTRIBUTE_OPTIONS = ('n_distinct', 'n_distinct_inherited')
 # what initdb and the server write in a data directory; every other entry is configuration to carry over
@@ -237,7 +239,8 @@ def retarget_debian_conf(text, old_version, new_version):
     pattern = re.compile(r"^(\s*(?:%s)\s*=?\s*')([^']*)(')" % keys, re.M)
 
     def move(m):
-        value = m.group(2).replace('/%s/' % old_version, '/%s/' % new_version)
+        value = m.group(2).replace('/%s/' % old_version, '/%s/' % new_version) \
+            .replace('/%s-' % old_version, '/%s-' % new_version)      # /var/run/postgresql/15-main.pid
         if value.startswith('%s/' % old_version):
             value = new_version + value[len(old_version):]
         return m.group(1) + value + m.group(3)
@@ -352,9 +355,10 @@ class Upgrade(object):
                 if os.path.exists(os.path.join(data_dir, name)):
                     os.unlink(os.path.join(data_dir, name))
         user = pwd.getpwnam(self.owner)
-        for base, dirs, files in os.walk(data_dir):
-            for name in dirs + files:
-                os.lchown(os.path.join(base, name), user.pw_uid, user.pw_gid)
+        for top in (data_dir, conf_dir):        # Debian's configuration is the server user's too
+            for base, dirs, files in os.walk(top) if top else ():
+                for name in dirs + files:
+                    os.lchown(os.path.join(base, name), user.pw_uid, user.pw_gid)
         argv = [os.path.join(self.paths.new_bin, 'postgres'), '-D', conf_dir or data_dir, '-C', 'data_directory']
         rc, out, err = self.run(as_user(argv, self.owner))
         if rc != 0:
@@ -459,13 +463,33 @@ class Upgrade(object):
         return updated
 
     def keep_old_stopped(self):
-        """Debian: the old cluster does not start at boot any more (start.conf manual)."""
-        if self.paths.old_conf and os.path.exists(os.path.join(self.paths.old_conf, 'start.conf')):
-            with open(os.path.join(self.paths.old_conf, 'start.conf'), 'w') as fh:
-                fh.write('# set by pgops.postgresql.pg_upgrade: this cluster was upgraded to %s\nmanual\n'
-                         % self.paths.new_version)
-            return True
-        return False
+        """Debian: the old cluster does not start at boot any more (start.conf manual) and moves to a
+        free port, as pg_upgradecluster does, so that pg_lsclusters shows it down and the new one on
+        the old port. Returns the old cluster's new port, or None outside Debian's layout."""
+        conf = self.paths.old_conf
+        if not conf or not os.path.exists(os.path.join(conf, 'start.conf')):
+            return None
+        with open(os.path.join(conf, 'start.conf'), 'w') as fh:
+            fh.write('# set by pgops.postgresql.pg_upgrade: this cluster was upgraded to %s\nmanual\n'
+                     % self.paths.new_version)
+        taken = set()
+        for path in glob.glob('/etc/postgresql/*/*/postgresql.conf'):
+            try:
+                with open(path) as fh:
+                    found = _PORT.search(fh.read())
+                taken.add(int(found.group(1)) if found else 5432)
+            except (IOError, OSError, ValueError):
+                pass
+        port = int(self.old['port']) + 1
+        while port in taken or os.path.exists('/var/run/postgresql/.s.PGSQL.%d' % port):
+            port += 1
+        path = os.path.join(conf, 'postgresql.conf')
+        with open(path) as fh:
+            text = fh.read()
+        text, n = _PORT.subn('port = %d' % port, text, count=1)
+        with open(path, 'w') as fh:
+            fh.write(text if n else text + '\nport = %d\n' % port)
+        return port
 
 
 def timed(fn):

@@ -191,6 +191,11 @@ extensions_updated:
   returned: upgraded
   type: list
   elements: str
+old_port:
+  description: Debian's layout - the port the old cluster moved to (its C(start.conf) is set to manual), so that
+    C(pg_lsclusters) shows it down beside the new cluster on the old port, as C(pg_upgradecluster) does.
+  returned: upgraded in Debian's layout
+  type: int
 delete_old_cluster:
   description: The script pg_upgrade wrote to remove the old cluster's files (run it once the new cluster is trusted).
   returned: upgraded
@@ -241,7 +246,8 @@ def check_only(up):
             with open(path) as fh:
                 text = fh.read()
             with open(path, 'w') as fh:
-                fh.write(text.replace("'%s'" % up.paths.new_data, "'%s'" % scratch))
+                fh.write(text.replace("'%s'" % up.paths.new_data, "'%s'" % scratch)
+                         .replace("'%s/" % up.paths.new_conf, "'%s/" % scratch_conf))
         return up.pg_upgrade(True, scratch_conf or scratch)
     finally:
         for d in reversed(up.made):
@@ -310,8 +316,9 @@ def run(module, p):
         result['delete_old_cluster'] = keep
     up.cleanup()
     try:
-        if up.keep_old_stopped():
-            result['old_start_conf'] = 'manual'
+        moved = up.keep_old_stopped()
+        if moved:
+            result.update(old_start_conf='manual', old_port=moved)
         if p['analyze']:
             up.steps.run('analyze', up.analyze, p['login_unix_socket'] or '/var/run/postgresql')
         result['extensions_updated'] = up.steps.run('extensions', up.update_extensions, p) \
