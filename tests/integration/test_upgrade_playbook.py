@@ -90,6 +90,14 @@ def test_rolling_minor_upgrade_from_one_build_to_a_later_one(tmp_path):
         inv['all']['vars']['pgops_upgrade_minor_bin_dir'] = '/usr/lib/postgresql/15/bin'
         refused = play_minor(tmp_path, inv, 'n1')
         assert refused.returncode != 0 and 'the candidate must be a standby' in refused.stdout, refused.stdout[-3000:]
+        # a standby that does not stream: refused, nothing changed
+        standby.stop()
+        refused = play_minor(tmp_path, inv, 'n2')
+        assert refused.returncode != 0 and 'standbys not streaming or more than 16777216 bytes behind: n2' in \
+            refused.stdout, refused.stdout[-3000:]
+        assert primary.psql('SHOW server_version_num') == '150019' and not standby.is_running()
+        standby.start()
+        assert wait_for(lambda: standby.psql('SELECT status FROM pg_stat_wal_receiver') == 'streaming', 30)
         primary.psql('CREATE TABLE probe (id serial PRIMARY KEY, at timestamptz DEFAULT now())')
         stamps, stop = [], []
 
