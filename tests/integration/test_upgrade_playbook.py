@@ -52,6 +52,7 @@ def test_primary_upgraded_and_standby_copied_anew(tmp_path):
                      "INSERT INTO kept SELECT g, md5(g::text) FROM generate_series(1, 1000) g")
         checked = play(tmp_path, inventory(rs))
         assert checked.returncode == 0, checked.stdout[-4000:] + checked.stderr[-2000:]
+        assert 'PostgreSQL 15 -> 16 can go (*Clusters are compatible*)' in checked.stdout, checked.stdout[-3000:]
         assert not os.path.exists(os.path.join(primary.base, 'data16')) and standby.is_running()
 
         proc = play(tmp_path, inventory(rs), '-e', 'pgops_upgrade_apply=true')
