@@ -17,6 +17,21 @@ def test_role_readmes_match_argument_specs():
     assert proc.returncode == 0, proc.stdout
 
 
+def test_the_troubleshooting_index_lists_every_finding_id():
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, 'tests', 'tools', 'finding_index.py'), '--check'],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    text = open(os.path.join(ROOT, 'docs', 'troubleshooting.md')).read()
+    for module, registry in _registries().items():
+        for check in registry.checks:
+            assert '| `%s` | `%s` |' % (check.id, module) in text, check.id
+    # every finding id the symptoms name is a real one
+    known = set(c.id for r in _registries().values() for c in r.checks) | {'restore_test.result'}
+    named = set(re.findall(r'`((?:health|pool|sec|log|backup|index|perf|capacity|schema|role|amcheck|sla|'
+                           r'restore_test)\.[a-z_.]+)`', text.split('<!-- finding-index:start -->')[0]))
+    assert named <= known, named - known
+
+
 def test_module_check_lists_are_generated_from_the_registries():
     proc = subprocess.run([sys.executable, os.path.join(ROOT, 'tests', 'tools', 'module_docs.py'), '--check'],
                           capture_output=True, text=True, check=False)
