@@ -7,7 +7,7 @@ import os
 import pytest
 
 from tests.harness.faults import each_step_fails, failing_binary
-from tests.harness.pgcluster import ModuleFailed, PgCluster, run_module
+from tests.harness.pgcluster import ModuleFailed, PgCluster, run_module, wait_for
 from tests.harness.replication import REPLICATION_PASSWORD, ReplicaSet
 
 
@@ -155,6 +155,8 @@ def test_each_step_of_a_conninfo_change_fails_in_turn_and_is_put_back(primary):
     try:
         run_module('standby', args(rs, node, replace_data=True))
         rs.nodes['n1'].psql('CREATE TABLE mine AS SELECT 8 AS v')
+        # the state compared after each failure reads the table on the standby: wait until it has replayed it
+        assert wait_for(lambda: node.psql("SELECT to_regclass('mine') IS NOT NULL") == 't', 30)
         a = args(rs, node, replication_ssl_mode='verify-ca')
         failures, done = each_step_fails(lambda env: run_module('standby', a, env=env), _standby_state(rs, node))
         assert [f['steps'][-1]['step'].split(' ')[0] for f in failures] == ['slot', 'write', 'reload', 'wait']
