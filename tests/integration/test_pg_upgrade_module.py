@@ -163,3 +163,17 @@ def test_a_failure_after_each_step_before_the_new_cluster_starts_puts_everything
     # and after all that, the upgrade itself still works
     result = run_module('pg_upgrade', args(old, action='upgrade', stop_old_cluster=True, mode=mode))
     assert result['changed']
+
+
+def test_copy_mode_leaves_the_old_cluster_usable(old):
+    before = state(old)
+    result = run_module('pg_upgrade', args(old, action='upgrade', stop_old_cluster=True, mode='copy'))
+    assert 'stays usable' in result['point_of_no_return']
+    # the old cluster keeps its own files and its pg_control: stop the new one, start the old one, same data
+    assert not os.path.exists(os.path.join(old.data_dir, 'global', 'pg_control.old'))
+    new = PgCluster(bin_dir=NEW_BIN, base_dir=old.base)
+    new.data_dir, new.port = os.path.join(old.base, 'data16'), old.port
+    assert state(new)[0] == before[0]
+    new.stop()
+    old.start()
+    assert old.psql('SHOW server_version_num')[:2] == '15' and state(old) == before
