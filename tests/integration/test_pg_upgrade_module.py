@@ -177,3 +177,21 @@ def test_copy_mode_leaves_the_old_cluster_usable(old):
     new.stop()
     old.start()
     assert old.psql('SHOW server_version_num')[:2] == '15' and state(old) == before
+
+
+def test_too_little_space_or_another_file_system_is_refused(old):
+    """A 16 MB file system for the new data directory: link mode needs one file system with the old one,
+    copy mode the size of the cluster again; both are refused before anything changes."""
+    import subprocess
+    small = os.path.join(old.base, 'small')
+    os.makedirs(small)
+    subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=16m,mode=0755', 'tmpfs', small], check=True)
+    try:
+        for mode, words in (('link', 'link mode needs both data directories on one file system'),
+                            ('copy', 'copy mode needs about')):
+            with pytest.raises(ModuleFailed) as err:
+                run_module('pg_upgrade', args(old, new_data_dir=os.path.join(small, 'data16'), mode=mode))
+            assert words in err.value.result['msg'], err.value.result['msg']
+            assert os.listdir(small) == [] and old.is_running()
+    finally:
+        subprocess.run(['umount', small], check=False)
