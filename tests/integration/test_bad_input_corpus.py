@@ -88,6 +88,7 @@ def base(name, e):
         'pg_upgrade': lambda: c.login(old_data_dir=c.data_dir, old_bin_dir=c.bin_dir,
                                       new_bin_dir=os.path.join(ROOT, 'build', 'pg', '16', 'bin'),
                                       new_data_dir=os.path.join(e['scratch'], 'data16')),
+        'tuning_advisor': c.login,
         'schema_site': lambda: dict(facts=_facts_file(e['scratch']), html_dir=os.path.join(e['scratch'], 'site')),
         'alert_rules': lambda: dict(dest=os.path.join(e['scratch'], 'rules', 'pgops.yml')),
         'pool_control': lambda: dict(action='retarget', config_file=os.path.join(e['scratch'], 'pgbouncer.ini'),
@@ -332,6 +333,13 @@ CASES = [
     ('pg_upgrade', {'mode': 'teleport'}, 'mode'),
     ('pg_upgrade', {'action': 'upgrade'}, 'stop_old_cluster'),
     ('pg_upgrade', {'login_port': 1, 'connect_timeout': 2}, 'cannot connect'),
+    ('tuning_advisor', {'memory': '64 GiB'}, 'memory'),
+    ('tuning_advisor', {'memory': "1GB'; DROP TABLE corpus_canary; --"}, 'memory'),
+    ('tuning_advisor', {'cpus': 0}, 'cpus'),
+    ('tuning_advisor', {'connections': -5}, 'connections'),
+    ('tuning_advisor', {'workload': 'batch'}, 'workload'),
+    ('tuning_advisor', {'thresholds': {'tolerance_pct': 101}}, 'thresholds.tolerance_pct'),
+    ('tuning_advisor', {'checks': ['fsync']}, 'checks'),
     ('schema_site', {'facts': 'facts.json'}, 'facts'),
     ('schema_site', {'facts': '/nonexistent/facts.json'}, 'facts'),
     ('schema_site', {'facts': '/etc/hostname'}, 'facts'),
@@ -508,7 +516,7 @@ def test_the_corpus_is_broad():
         'settings', 'hba', 'ssl_config', 'cluster_service', 'standby', 'pitr_restore', 'failover', 'health_check',
         'maintenance', 'role_audit', 'security_audit', 'backup_verify', 'report', 'restore_test', 'write_probe',
         'index_review', 'amcheck', 'performance_review', 'capacity', 'log_review', 'notify', 'sla', 'pool_check',
-        'pool_control', 'alert_rules', 'schema_doc', 'schema_site', 'pg_upgrade'}
+        'pool_control', 'alert_rules', 'schema_doc', 'schema_site', 'pg_upgrade', 'tuning_advisor'}
     strings = set()
 
     def walk(value):

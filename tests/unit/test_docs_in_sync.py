@@ -27,7 +27,7 @@ def test_the_troubleshooting_index_lists_every_finding_id():
             assert '| `%s` | `%s` |' % (check.id, module) in text, check.id
     # every finding id the symptoms name is a real one
     known = set(c.id for r in _registries().values() for c in r.checks) | {'restore_test.result'}
-    named = set(re.findall(r'`((?:health|pool|sec|log|backup|index|perf|capacity|schema|role|amcheck|sla|'
+    named = set(re.findall(r'`((?:health|pool|sec|log|backup|index|perf|capacity|schema|role|amcheck|sla|tuning|'
                            r'restore_test)\.[a-z_.]+)`', text.split('<!-- finding-index:start -->')[0]))
     assert named <= known, named - known
 
@@ -64,13 +64,13 @@ def test_every_playbook_is_in_the_maintenance_calendar():
 def _registries():
     sys.path.insert(0, os.path.join(ROOT, 'build', 'collections'))
     from ansible_collections.pgops.postgresql.plugins.module_utils._checks import (
-        backup, capacity, health, indexes, integrity, logs, performance, pools, roles, schema, security, sla)
+        backup, capacity, health, indexes, integrity, logs, performance, pools, roles, schema, security, sla, tuning)
     return {'health_check': health.REGISTRY, 'role_audit': roles.REGISTRY, 'security_audit': security.REGISTRY,
             'backup_verify': backup.REGISTRY, 'index_review': indexes.REGISTRY, 'amcheck': integrity.REGISTRY,
             'performance_review': performance.REGISTRY, 'capacity': capacity.REGISTRY,
             'log_review': logs.REGISTRY, 'sla': sla.REGISTRY,
             'pool_check': pools.REGISTRY, 'schema_doc': schema.REGISTRY,
-            'schema_site': schema.CHANGE_REGISTRY}
+            'schema_site': schema.CHANGE_REGISTRY, 'tuning_advisor': tuning.REGISTRY}
 
 
 def _slug(heading):
