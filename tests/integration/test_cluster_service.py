@@ -60,6 +60,7 @@ def test_not_a_data_directory(tmp_path):
     assert 'is not a PostgreSQL data directory' in err.value.result['msg']
 
 
+@pytest.mark.xdist_group('usr-lib-postgresql-16')   # test_pg_upgrade_debian.py links /usr/lib/postgresql/16
 def test_a_postgresql_16_cluster_is_driven_by_its_own_binaries(tmp_path):
     """No major version is assumed: it comes from PG_VERSION, and missing binaries are named."""
     import os

@@ -18,6 +18,9 @@ import pytest
 from tests.harness.pgcluster import ROOT, ModuleFailed, free_port, run_module
 
 LINK = '/usr/lib/postgresql/16'
+# the link is seen by every test on the machine: the tests that look for /usr/lib/postgresql/16 run on the
+# same worker, one after the other (make integration runs pytest with --dist loadgroup)
+pytestmark = pytest.mark.xdist_group('usr-lib-postgresql-16')
 
 
 def sh(*argv, **kw):
