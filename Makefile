@@ -90,7 +90,7 @@ unit: venv collection
 integration: system-packages collection
 	$(BIN)/python tests/tools/fetch_pg_major.py 15
 	$(BIN)/python tests/tools/fetch_pg_major.py 16
-	$(BIN)/pytest -q -n 2 --dist loadgroup tests/integration
+	$(BIN)/pytest -q -n 2 tests/integration
 
 # Three database hosts over SSH (network and mount namespaces with their own sshd, an unprivileged
 # login with sudo): the collection built and installed with ansible-galaxy, install, daily and

@@ -6,6 +6,8 @@ socket in the same temporary directory: nothing depends on what else runs on
 the machine. As root, the server programs run as the ``postgres`` OS user.
 """
 
+import contextlib
+import fcntl
 import json
 import os
 import pwd
@@ -139,6 +141,18 @@ class PgCluster(object):
         params = dict(login_unix_socket=self.socket_dir, login_port=self.port, login_user='postgres')
         params.update(extra)
         return params
+
+
+@contextlib.contextmanager
+def usr_lib_postgresql_16():
+    """Held by the tests that link /usr/lib/postgresql/16 (PyPI's 16 for Debian's tools) and by those that
+    need it absent: one at a time on this machine, whichever pytest worker runs them."""
+    with open('/tmp/pgops-usr-lib-postgresql-16.lock', 'w') as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 class PsqlError(Exception):

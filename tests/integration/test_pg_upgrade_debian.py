@@ -16,12 +16,9 @@ import subprocess
 
 import pytest
 
-from tests.harness.pgcluster import ROOT, ModuleFailed, free_port, run_module
+from tests.harness.pgcluster import ROOT, ModuleFailed, free_port, run_module, usr_lib_postgresql_16
 
 LINK = '/usr/lib/postgresql/16'
-# the link is seen by every test on the machine: the tests that look for /usr/lib/postgresql/16 run on the
-# same worker, one after the other (make integration runs pytest with --dist loadgroup)
-pytestmark = pytest.mark.xdist_group('usr-lib-postgresql-16')
 
 
 def sh(*argv, **kw):
@@ -40,6 +37,12 @@ def psql(port, sql):
 
 @pytest.fixture
 def debian():
+    # the link is seen by every test on the machine: held under a lock the tests that need it absent take too
+    with usr_lib_postgresql_16():
+        yield from _debian_cluster()
+
+
+def _debian_cluster():
     made = False
     if os.path.islink(LINK) and os.readlink(LINK).endswith(os.path.join('build', 'pg', '16')):
         os.unlink(LINK)             # a link left by an interrupted run of this test: ours, made again below
@@ -66,7 +69,7 @@ def debian():
     finally:
         for version in ('16', '15'):
             sh('pg_dropcluster', '--stop', version, name, check=False)
-        if made:
+        if made and os.path.islink(LINK):
             os.unlink(LINK)
 
 
