@@ -12,6 +12,7 @@ table."""
 
 import os
 import random
+import shutil
 import subprocess
 
 import pytest
@@ -69,8 +70,14 @@ def _debian_cluster():
     finally:
         for version in ('16', '15'):
             sh('pg_dropcluster', '--stop', version, name, check=False)
+            # pg_dropcluster leaves the drop-in this test wrote (conf.d/50-app.conf), and with it the directory
+            shutil.rmtree('/etc/postgresql/%s/%s' % (version, name), ignore_errors=True)
         if made and os.path.islink(LINK):
             os.unlink(LINK)
+            for parent in ('/etc/postgresql/16', '/var/lib/postgresql/16'):   # made by the upgrade
+                left = os.listdir(parent) if os.path.isdir(parent) else None
+                if left is not None and all(n.startswith('delete_old_cluster_') for n in left):
+                    shutil.rmtree(parent)        # empty, or only the removal script pg_upgrade wrote
 
 
 def login(port, **extra):
