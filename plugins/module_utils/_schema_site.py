@@ -235,13 +235,9 @@ def apply(module, plans, mode):
     except Exception as exc:
         failed = [s['step'] for s in steps.done if not s['ok'] or s.get('fault')]
         for path, old in reversed(undo):
-            if old is None:
-                if os.path.lexists(path):
-                    os.unlink(path)
-            else:
-                if not os.path.isdir(os.path.dirname(path)):
-                    os.makedirs(os.path.dirname(path))
-                _files.write_atomic(module, path, old, mode=mode)
+            if old is not None and not os.path.isdir(os.path.dirname(path)):
+                os.makedirs(os.path.dirname(path))      # a removed page's directory was pruned
+            _files.put_back(module, path, old, mode=mode)
         for d in reversed(made):
             if os.path.isdir(d) and not os.listdir(d):
                 os.rmdir(d)

@@ -23,7 +23,6 @@ import pwd
 import re
 import shutil
 import tempfile
-import time
 
 from ansible_collections.pgops.postgresql.plugins.module_utils import _sql_upgrade
 from ansible_collections.pgops.postgresql.plugins.module_utils._connection import connect
@@ -490,9 +489,3 @@ class Upgrade(object):
         with open(path, 'w') as fh:
             fh.write(text if n else text + '\nport = %d\n' % port)
         return port
-
-
-def timed(fn):
-    t0 = time.time()
-    value = fn()
-    return value, round(time.time() - t0, 3)
