@@ -19,7 +19,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PGOPS_REPORT_DIR
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv docs-venv system-packages collection demo test sanity lint unit integration molecule multihost bench bench-logs bench-pooling bench-monitoring bench-schema bench-upgrade bench-maintenance bench-backup bench-failover bench-fleet docs docs-lint site changelog clean
+.PHONY: help venv docs-venv system-packages collection demo test sanity lint unit integration molecule multihost bench bench-logs bench-pooling bench-monitoring bench-schema bench-upgrade bench-maintenance bench-backup bench-failover bench-fleet bench-scan docs docs-lint site changelog clean
 
 help:
 	@echo "make demo         install PostgreSQL 15 on localhost with playbooks/install.yml, run playbooks/daily.yml"
@@ -141,6 +141,10 @@ bench-failover: system-packages collection
 
 bench-fleet: system-packages collection
 	$(BIN)/python tests/bench/bench_fleet.py
+
+# vulnerability_scan against the planted weak server and a hardened one: connections and time.
+bench-scan: system-packages collection
+	$(BIN)/python tests/bench/bench_vulnerability_scan.py
 
 bench-backup: system-packages collection
 	$(BIN)/python tests/bench/bench_backup.py

@@ -89,6 +89,7 @@ def base(name, e):
                                       new_bin_dir=os.path.join(ROOT, 'build', 'pg', '16', 'bin'),
                                       new_data_dir=os.path.join(e['scratch'], 'data16')),
         'tuning_advisor': c.login,
+        'vulnerability_scan': lambda: dict(host='127.0.0.1', port=c.port),
         'schema_site': lambda: dict(facts=_facts_file(e['scratch']), html_dir=os.path.join(e['scratch'], 'site')),
         'alert_rules': lambda: dict(dest=os.path.join(e['scratch'], 'rules', 'pgops.yml')),
         'pool_control': lambda: dict(action='retarget', config_file=os.path.join(e['scratch'], 'pgbouncer.ini'),
@@ -340,6 +341,23 @@ CASES = [
     ('tuning_advisor', {'workload': 'batch'}, 'workload'),
     ('tuning_advisor', {'thresholds': {'tolerance_pct': 101}}, 'thresholds.tolerance_pct'),
     ('tuning_advisor', {'checks': ['fsync']}, 'checks'),
+    ('vulnerability_scan', {'host': NL_RULE}, 'host'),
+    ('vulnerability_scan', {'host': ' '}, 'host'),
+    ('vulnerability_scan', {'port': 70000}, 'port'),
+    ('vulnerability_scan', {'timeout': 0}, 'timeout'),
+    ('vulnerability_scan', {'probe_users': []}, 'probe_users'),
+    ('vulnerability_scan', {'probe_users': [NUL]}, 'probe_users'),
+    ('vulnerability_scan', {'probe_users': ['x' * 64]}, 'probe_users'),
+    ('vulnerability_scan', {'probe_database': CTRL}, 'probe_database'),
+    ('vulnerability_scan', {'server_name': NL_RULE}, 'server_name'),
+    ('vulnerability_scan', {'login_user': 'monitor'}, 'login_password'),
+    ('vulnerability_scan', {'latest_versions': {'15': '16.1'}}, 'latest_versions'),
+    ('vulnerability_scan', {'latest_versions': {'fifteen': '15.2'}}, 'latest_versions'),
+    ('vulnerability_scan', {'ca_file': '/nonexistent/ca.crt'}, 'ca_file'),
+    ('vulnerability_scan', {'thresholds': {'cert_expiry_warning_days': 3}}, 'cert_expiry_warning_days'),
+    ('vulnerability_scan', {'checks': ['heartbleed']}, 'checks'),
+    ('vulnerability_scan', {'waivers': [{'id': 'outside.nothing', 'reason': 'x', 'expires': '2099-01-01'}]},
+     'waivers'),
     ('schema_site', {'facts': 'facts.json'}, 'facts'),
     ('schema_site', {'facts': '/nonexistent/facts.json'}, 'facts'),
     ('schema_site', {'facts': '/etc/hostname'}, 'facts'),
@@ -516,7 +534,8 @@ def test_the_corpus_is_broad():
         'settings', 'hba', 'ssl_config', 'cluster_service', 'standby', 'pitr_restore', 'failover', 'health_check',
         'maintenance', 'role_audit', 'security_audit', 'backup_verify', 'report', 'restore_test', 'write_probe',
         'index_review', 'amcheck', 'performance_review', 'capacity', 'log_review', 'notify', 'sla', 'pool_check',
-        'pool_control', 'alert_rules', 'schema_doc', 'schema_site', 'pg_upgrade', 'tuning_advisor'}
+        'pool_control', 'alert_rules', 'schema_doc', 'schema_site', 'pg_upgrade', 'tuning_advisor',
+        'vulnerability_scan'}
     strings = set()
 
     def walk(value):

@@ -15,7 +15,7 @@ from tests.harness.pgcluster import COLLECTIONS, ROOT, PgCluster
 def run(tmp_path, c, quarter, waivers):
     inventory = tmp_path / 'hosts.yml'
     inventory.write_text(yaml.safe_dump({'all': {'children': {'postgresql': {'hosts': {'db1': {
-        'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable,
+        'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable, 'ansible_host': '127.0.0.1',
         'postgresql_port': c.port, 'postgresql_socket_dir': c.socket_dir, 'postgresql_admin_user': 'postgres',
         'pgops_audit_waivers': waivers}}}}}}))
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, PGOPS_REPORT_DIR=str(tmp_path / 'reports'),
@@ -31,17 +31,22 @@ def test_two_quarters(tmp_path):
     try:
         c.psql("CREATE ROLE ops NOLOGIN; GRANT pg_read_server_files TO ops; CREATE TABLE t (i int);"
                "GRANT SELECT ON t TO PUBLIC;")
-        # the harness cluster has ssl off and fsync off (critical): waive them, keep the rest
+        # the harness cluster has ssl off and fsync off (critical, seen from inside and from outside): waive them
         waivers = [{'id': 'sec.settings.fsync', 'reason': 'throwaway test cluster', 'expires': '2099-01-01'},
-                   {'id': 'sec.ssl.enabled', 'reason': 'throwaway test cluster', 'expires': '2099-01-01'}]
+                   {'id': 'sec.ssl.enabled', 'reason': 'throwaway test cluster', 'expires': '2099-01-01'},
+                   {'id': 'outside.tls_offered', 'reason': 'throwaway test cluster', 'expires': '2099-01-01'}]
         proc, first = run(tmp_path, c, '2026-Q3', waivers)
         assert proc.returncode == 0, proc.stdout[-3000:]
         fleet = json.load(open(first / 'fleet-summary.json'))
         assert 'changes' not in fleet
         ids = set(f['id'] for f in fleet['hosts'][0]['findings'])
         assert 'role.risky_predefined_member' in ids and 'sec.auth.hba_trust' in ids
+        # the look from outside, from the controller at the host's address: no TLS, a password asked for in the clear
+        outside = dict((f['id'], f['severity']) for f in fleet['hosts'][0]['findings'] if f['id'].startswith('outside.'))
+        assert outside['outside.tls_offered'] == 'critical' and outside['outside.password_before_tls'] == 'warning'
+        assert outside['outside.reachable'] == 'ok'
         suite = ET.parse(str(first / 'db1.xml')).getroot().find('testsuite')
-        assert int(suite.get('failures')) > 0 and int(suite.get('skipped')) == 2
+        assert int(suite.get('failures')) > 0 and int(suite.get('skipped')) == 3
         assert 'scores' in fleet['hosts'][0]
 
         # next quarter: one problem fixed, one new, and the failure threshold is hit

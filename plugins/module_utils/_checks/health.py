@@ -131,15 +131,22 @@ def collect_binaries(data_directory, major, run=subprocess.run):
         out['installed'] = _release(proc.stdout) if proc.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
         pass
-    if shutil.which('apt-cache') and major:
-        try:
-            proc = run(['apt-cache', 'policy', 'postgresql-%s' % major], capture_output=True, text=True, timeout=60,
-                       check=False)
-            found = re.search(r'Candidate:\s*(\S+)', proc.stdout or '')
-            out['candidate'] = _release(found.group(1)) if found and found.group(1) != '(none)' else None
-        except (OSError, subprocess.SubprocessError):
-            pass
+    out['candidate'] = packaged_release(major, run)
     return out
+
+
+def packaged_release(major, run=subprocess.run):
+    """The newest release of ``major`` this host's package manager offers: (15, 20), or None (not Debian,
+    no such package)."""
+    if not (shutil.which('apt-cache') and major):
+        return None
+    try:
+        proc = run(['apt-cache', 'policy', 'postgresql-%s' % major], capture_output=True, text=True, timeout=60,
+                   check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    found = re.search(r'Candidate:\s*(\S+)', proc.stdout or '')
+    return _release(found.group(1)) if found and found.group(1) != '(none)' else None
 
 
 def collect(pipeline, session, params):
