@@ -90,6 +90,10 @@ def base(name, e):
                                       new_data_dir=os.path.join(e['scratch'], 'data16')),
         'tuning_advisor': c.login,
         'vulnerability_scan': lambda: dict(host='127.0.0.1', port=c.port),
+        'session_control': lambda: c.login(states=['idle in transaction'], min_state_seconds=3600),
+        'replication_slot': lambda: c.login(name='corpus_slot', state='absent'),
+        'dr_plan': lambda: dict(report_dir=e['scratch'], dest=os.path.join(e['scratch'], 'dr'), clusters=[
+            {'name': 'orders', 'hosts': [{'name': 'db1', 'role': 'primary'}]}]),
         'schema_site': lambda: dict(facts=_facts_file(e['scratch']), html_dir=os.path.join(e['scratch'], 'site')),
         'alert_rules': lambda: dict(dest=os.path.join(e['scratch'], 'rules', 'pgops.yml')),
         'pool_control': lambda: dict(action='retarget', config_file=os.path.join(e['scratch'], 'pgbouncer.ini'),
@@ -341,6 +345,26 @@ CASES = [
     ('tuning_advisor', {'workload': 'batch'}, 'workload'),
     ('tuning_advisor', {'thresholds': {'tolerance_pct': 101}}, 'thresholds.tolerance_pct'),
     ('tuning_advisor', {'checks': ['fsync']}, 'checks'),
+    ('dr_plan', {'clusters': [{'name': NL_RULE, 'hosts': [{'name': 'db1', 'role': 'primary'}]}]}, 'clusters[0].name'),
+    ('dr_plan', {'clusters': [{'name': 'o', 'hosts': [{'name': 'db1\nx', 'role': 'primary'}]}]}, 'clusters[0].hosts[0].name'),
+    ('dr_plan', {'clusters': [{'name': 'o', 'hosts': [{'name': 'db1', 'role': QUOTE}]}]}, 'clusters[0].hosts[0].role'),
+    ('dr_plan', {'clusters': [{'name': 'o', 'hosts': [{'name': 'db1', 'role': 'primary', 'site': CTRL}]}]},
+     'clusters[0].hosts[0].site'),
+    ('dr_plan', {'clusters': [{'name': 'o', 'hosts': []}]}, 'clusters[0].hosts'),
+    ('dr_plan', {'inventory': NUL}, 'inventory'),
+    ('dr_plan', {'now': '2026-13-45'}, 'now'),
+    ('dr_plan', {'now': '2026-13-45 00:00:00 UTC'}, 'now'),
+    ('dr_plan', {'thresholds': {'rehearsal_max_age_days': 'often'}}, 'rehearsal_max_age_days'),
+    ('session_control', {'states': None, 'min_state_seconds': None}, 'no filter is given'),
+    ('session_control', {'states': ['sleeping']}, 'states'),
+    ('session_control', {'users': []}, 'users'),
+    ('session_control', {'min_state_seconds': -1}, 'min_state_seconds'),
+    ('session_control', {'max_sessions': 0}, 'max_sessions'),
+    ('session_control', {'action': 'kill'}, 'action'),
+    ('replication_slot', {'name': QUOTE}, 'name'),
+    ('replication_slot', {'name': NL_RULE}, 'name'),
+    ('replication_slot', {'name': 'x' * 64}, 'name'),
+    ('replication_slot', {'state': 'gone'}, 'state'),
     ('vulnerability_scan', {'host': NL_RULE}, 'host'),
     ('vulnerability_scan', {'host': ' '}, 'host'),
     ('vulnerability_scan', {'port': 70000}, 'port'),
@@ -535,7 +559,7 @@ def test_the_corpus_is_broad():
         'maintenance', 'role_audit', 'security_audit', 'backup_verify', 'report', 'restore_test', 'write_probe',
         'index_review', 'amcheck', 'performance_review', 'capacity', 'log_review', 'notify', 'sla', 'pool_check',
         'pool_control', 'alert_rules', 'schema_doc', 'schema_site', 'pg_upgrade', 'tuning_advisor',
-        'vulnerability_scan'}
+        'vulnerability_scan', 'dr_plan', 'session_control', 'replication_slot'}
     strings = set()
 
     def walk(value):

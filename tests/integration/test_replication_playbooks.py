@@ -71,6 +71,28 @@ def test_drill_with_synchronous_replication_passes_and_keeps_a_history(tmp_path)
         assert failover['rejoin']['crash_recovery'] is True
         assert record['pitr'].startswith('not rehearsed')
         assert '| failover |' in (tmp_path / 'reports' / 'dr_drill' / 'history.md').read_text()
+
+        # the DR plan of the cluster as it is now (n2 primary), with this drill's figures in it
+        inv = inventory(rs, drill=False)
+        hosts = inv['all']['children']['postgresql']['hosts']
+        hosts['n1'].update(postgresql_topology_role='standby', postgresql_primary_host='n2', standby_synchronous=True)
+        inv['all']['vars'].update(pgops_sla_rto_seconds=30, pgops_sla_rpo_seconds=0,
+                                  pgops_dr_contacts=[{'role': 'on call', 'name': 'Ops rota', 'phone': '+44 20 0000 0000'}])
+        proc = play(tmp_path, inv, {'pgops_dr_fail_run': 'false'}, playbook='dr_plan.yml')
+        assert proc.returncode == 0, proc.stdout[-4000:]
+        plan = json.load(open(tmp_path / 'reports' / 'dr_plan' / 'dr-plan.json'))
+        p = plan['plans']['n2']
+        assert [h['name'] for h in p['hosts']] == ['n1', 'n2'] and p['primary'] == 'n2'
+        assert p['measured']['drill_rto_seconds'] == float(failover['rto_seconds'])
+        assert p['measured']['drill_rpo_transactions'] == 0 and p['measured']['drill_date'] == record['date'][:10]
+        assert p['scenarios']['primary_lost']['rehearsed']['age_days'] == 0
+        steps = [c for dummy, c in p['scenarios']['primary_lost']['steps'] if c]
+        assert any('failover.yml -e pgops_hosts=n1,n2 -e pgops_failover_confirm=n1' in c for c in steps)
+        ids = sorted(set((f['id'], f['severity']) for f in plan['clusters']['n2']['findings'] if f['severity'] != 'ok'))
+        assert ids == [('dr.backup_location', 'critical'), ('dr.rehearsed', 'warning'),
+                       ('dr.standby_elsewhere', 'critical')], ids
+        markdown = (tmp_path / 'reports' / 'dr_plan' / 'dr-plan.md').read_text()
+        assert '| Recovery time, failover (drill) | 30.0 s | %.1f s |' % float(failover['rto_seconds']) in markdown
     finally:
         rs.destroy()
 

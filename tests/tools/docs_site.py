@@ -43,6 +43,12 @@ switch over and fail over, and the maintenance calendar, each procedure a runboo
 
 .. toctree::
    :maxdepth: 1
+   :caption: Onboarding
+
+{onboarding}
+
+.. toctree::
+   :maxdepth: 1
    :caption: Runbooks
 
 {runbooks}
@@ -125,10 +131,15 @@ def main():
                     for p in glob.glob(os.path.join(ROOT, 'docs', 'guides', '*.md')))
     for name in guides:
         shutil.copy(os.path.join(ROOT, 'docs', 'guides', name + '.md'), os.path.join(guide, 'guides', name + '.md'))
+    os.makedirs(os.path.join(guide, 'onboarding'))
+    onboarding = ['README', 'labs']
+    for name in onboarding:
+        shutil.copy(os.path.join(ROOT, 'docs', 'onboarding', name + '.md'), os.path.join(guide, 'onboarding', name + '.md'))
     ordered = [p for p in GUIDE_ORDER if p in pages] + [p for p in pages if p not in GUIDE_ORDER]
     with open(os.path.join(rst, 'index.rst'), 'w') as fh:
         fh.write(INDEX.format(guide='\n'.join('   guide/%s' % p for p in ordered),
                               guides='\n'.join('   guide/guides/%s' % p for p in guides),
+                              onboarding='\n'.join('   guide/onboarding/%s' % p for p in onboarding),
                               runbooks='\n'.join('   guide/runbooks/%s' % p for p in runbooks)))
     with open(os.path.join(rst, 'ansible.rst'), 'w') as fh:
         fh.write(ANSIBLE)
@@ -140,6 +151,7 @@ def main():
                  for p in glob.glob(os.path.join(ROOT, 'roles', '*')) if os.path.isdir(p)]
     expected += ['guide/%s.html' % p for p in pages] + ['guide/runbooks/%s.html' % p for p in runbooks]
     expected += ['guide/guides/%s.html' % p for p in guides]
+    expected += ['guide/onboarding/README.html', 'guide/onboarding/labs.html']
     missing = [p for p in expected if not os.path.exists(os.path.join(html, p))]
     if missing:
         print('the site lacks pages: %s' % ', '.join(missing))

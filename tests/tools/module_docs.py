@@ -48,13 +48,13 @@ def rewrite(source, registry):
 
 def modules():
     from ansible_collections.pgops.postgresql.plugins.module_utils._checks import (
-        capacity, health, indexes, logs, outside, performance, pools, schema, sla, tuning)
+        capacity, dr, health, indexes, logs, outside, performance, pools, schema, sla, tuning)
     return {'health_check': health.REGISTRY, 'index_review': indexes.REGISTRY,
             'performance_review': performance.REGISTRY, 'capacity': capacity.REGISTRY,
             'log_review': logs.REGISTRY, 'sla': sla.REGISTRY, 'pool_check': pools.REGISTRY,
             'schema_doc': schema.REGISTRY, 'schema_site': schema.CHANGE_REGISTRY,
             'tuning_advisor': tuning.REGISTRY,
-            'vulnerability_scan': outside.REGISTRY}
+            'vulnerability_scan': outside.REGISTRY, 'dr_plan': dr.REGISTRY}
 
 
 def main(argv):

@@ -64,14 +64,14 @@ def test_every_playbook_is_in_the_maintenance_calendar():
 def _registries():
     sys.path.insert(0, os.path.join(ROOT, 'build', 'collections'))
     from ansible_collections.pgops.postgresql.plugins.module_utils._checks import (
-        backup, capacity, health, indexes, integrity, logs, outside, performance, pools, roles, schema, security, sla, tuning)
+        backup, capacity, dr, health, indexes, integrity, logs, outside, performance, pools, roles, schema, security, sla, tuning)
     return {'health_check': health.REGISTRY, 'role_audit': roles.REGISTRY, 'security_audit': security.REGISTRY,
             'backup_verify': backup.REGISTRY, 'index_review': indexes.REGISTRY, 'amcheck': integrity.REGISTRY,
             'performance_review': performance.REGISTRY, 'capacity': capacity.REGISTRY,
             'log_review': logs.REGISTRY, 'sla': sla.REGISTRY,
             'pool_check': pools.REGISTRY, 'schema_doc': schema.REGISTRY,
             'schema_site': schema.CHANGE_REGISTRY, 'tuning_advisor': tuning.REGISTRY,
-            'vulnerability_scan': outside.REGISTRY}
+            'vulnerability_scan': outside.REGISTRY, 'dr_plan': dr.REGISTRY}
 
 
 def _slug(heading):

@@ -93,13 +93,25 @@ def evaluate(stanza, now, thresholds, check=None, verify=None, archiver=None):
     if verify is not None:
         for gap in verify['wal_gaps']:
             oldest = backups[0]['archive']['start'] if backups else None
-            if oldest is None or gap['last'][8:] >= oldest[8:]:
+            newest = backups[-1]['archive']['start'] if backups else None
+            where = dict(obj='%s %s' % (name, gap['archive_id']),
+                         observed='%d segment(s) %s to %s' % (gap['segments'], gap['first'], gap['last']))
+            if oldest is not None and gap['last'][8:] < oldest[8:]:
+                continue  # older than every backup kept: no restore needs it
+            if gap['last'][8:] < newest[8:]:
+                # before the newest backup: restoring it is safe; only PITR into the window before it is lost
+                out.append(finding('backup.archive_gap', 'warning', 'WAL is missing before the newest backup',
+                                   expected='a continuous archive from the oldest backup to now',
+                                   remediation='The newest backup (%s) restores to any time after it. Point-in-time '
+                                               'recovery between %s and it is lost until the older backups expire; '
+                                               'find why archive-push lost segments.'
+                                               % (backups[-1]['label'], gap['first']), **where))
+            else:
                 out.append(finding('backup.archive_gap', 'critical', 'WAL is missing from the archive',
-                                   obj='%s %s' % (name, gap['archive_id']),
-                                   observed='%d segment(s) %s to %s' % (gap['segments'], gap['first'], gap['last']),
                                    expected='a continuous archive from the oldest backup to now',
                                    remediation='Point-in-time recovery can not cross the gap: take a full backup '
-                                               'now, then find why archive-push lost segments.'))
+                                               'now (playbooks/backup.yml -e pgops_backup_type=full), then find why '
+                                               'archive-push lost segments.', **where))
         for p in verify['problems']:
             if p['kind'] == 'missing WAL':
                 continue

@@ -65,8 +65,8 @@ def _c_idle_in_transaction(f, t):
         'idle_in_transaction', f, t, lambda st: (st or '').startswith('idle in transaction'), 'xact_age_s',
         'idle_in_transaction_warning_seconds', 'idle_in_transaction_critical_seconds',
         'A session is idle in an open transaction',
-        'It holds locks and blocks vacuum. Fix the client, or end it with pg_terminate_backend(pid); '
-        'set idle_in_transaction_session_timeout.')
+        'It holds locks and blocks vacuum. Fix the client, or end it (module session_control, '
+        'states=[idle in transaction]); set idle_in_transaction_session_timeout.')
 
 
 def _c_long_running_queries(f, t):
@@ -141,8 +141,8 @@ def _c_replication_slots(f, t):
             out.append(finding(_hid('replication_slots'), 'warning', 'A replication slot is inactive', obj=obj,
                                observed='inactive, retains %s bytes' % int(s.get('retained_bytes') or 0),
                                expected='active',
-                               remediation='Reconnect its consumer, or drop it with '
-                                           'pg_drop_replication_slot() if it is no longer used.'))
+                               remediation='Reconnect its consumer, or drop it if it is no longer used '
+                                           '(module replication_slot, state=absent).'))
         sev = _sev(s.get('retained_bytes'), t['slot_retained_warning_bytes'], t['slot_retained_critical_bytes'])
         if sev:
             out.append(finding(_hid('replication_slots'), sev, 'A replication slot retains much WAL', obj=obj,

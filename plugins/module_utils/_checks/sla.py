@@ -45,7 +45,10 @@ def seconds(stamp):
     m = STAMP.match(str(stamp or '').strip())
     if not m:
         return None
-    when = datetime.datetime.strptime('%s %s' % (m.group(1), m.group(2)), '%Y-%m-%d %H:%M:%S')
+    try:
+        when = datetime.datetime.strptime('%s %s' % (m.group(1), m.group(2)), '%Y-%m-%d %H:%M:%S')
+    except ValueError:  # the shape of a time, not a time: 2026-13-45
+        return None
     zone = m.group(3) or 'UTC'
     offset = 0
     if zone not in ('Z', 'UTC'):

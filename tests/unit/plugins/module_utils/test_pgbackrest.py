@@ -51,3 +51,24 @@ def test_clean_verify_and_bad_info():
     assert pgbr.parse_verify('INFO: verify command end: completed successfully')['status'] == 'ok'
     with pytest.raises(ToolError):
         pgbr.parse_info('not json')
+
+
+def _gap_stanza(starts):
+    return {'name': 'demo', 'status': {'code': 0}, 'backup': [
+        {'label': 'b%d' % n, 'type': 'full', 'error': False, 'timestamp': {'start': 100 * n, 'stop': 100 * n + 10},
+         'archive': {'start': start, 'stop': start}, 'info': {'repository': {'size': 1000}}} for n, start in enumerate(starts)]}
+
+
+@pytest.mark.parametrize('first, last, severity', [
+    ('000000010000000000000002', '000000010000000000000003', None),  # older than every backup kept
+    ('000000010000000000000006', '000000010000000000000006', 'warning'),  # between the two backups
+    ('000000010000000000000009', '00000001000000000000000A', 'critical'),  # after the newest backup's start
+    ('000000020000000000000009', '000000020000000000000009', 'critical'),  # on the next timeline, by position
+])
+def test_an_archive_gap_is_critical_only_when_the_newest_backup_needs_it(first, last, severity):
+    from ansible_collections.pgops.postgresql.plugins.module_utils._checks import backup
+    stanza = _gap_stanza(['000000010000000000000004', '000000010000000000000008'])
+    verify = {'wal_gaps': [{'archive_id': '15-1', 'first': first, 'last': last, 'segments': 1}], 'problems': []}
+    found = [f for f in backup.evaluate(stanza, 300, backup.validate_thresholds({}), verify=verify)
+             if f['id'] == 'backup.archive_gap']
+    assert [f['severity'] for f in found] == ([severity] if severity else [])
