@@ -142,6 +142,7 @@ unreadable_reports:
 import datetime
 import json
 import os
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -188,7 +189,7 @@ def run(module):
     p = module.params
     validate(p)
     pipeline = Pipeline(dr.REGISTRY, p, 'pgops_dr_plan')
-    now = seconds(p['now']) if p['now'] else (datetime.datetime.utcnow() - datetime.datetime(1970, 1, 1)).total_seconds()
+    now = seconds(p['now']) if p['now'] else time.time()
     plans, clusters, unreadable = {}, {}, 0
     for c in p['clusters']:
         history, bad = dr.rehearsals(p['report_dir'], [h['name'] for h in c['hosts']])

@@ -141,8 +141,7 @@ SESSIONS = """
 SELECT a.pid, a.usename, a.datname, a.application_name, a.client_addr::text AS client_addr, a.state,
        COALESCE(extract(epoch FROM now() - a.state_change), 0)::float8 AS state_age_s,
        COALESCE(extract(epoch FROM now() - a.xact_start), 0)::float8 AS xact_age_s,
-       left(a.query, 200) AS query, COALESCE(r.rolsuper, false) AS superuser,
-       current_setting('server_version_num')::int AS version_num
+       left(a.query, 200) AS query, COALESCE(r.rolsuper, false) AS superuser
   FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid
  WHERE a.backend_type = 'client backend' AND a.pid <> pg_backend_pid()
  ORDER BY a.pid"""
@@ -150,6 +149,7 @@ CANCEL = 'SELECT pid, pg_cancel_backend(pid) AS done FROM unnest(%s::int[]) AS p
 TERMINATE = 'SELECT pid, pg_terminate_backend(pid) AS done FROM unnest(%s::int[]) AS pid'
 TERMINATE_WAIT = 'SELECT pid, pg_terminate_backend(pid, %s) AS done FROM unnest(%s::int[]) AS pid'
 PRESENT = 'SELECT pid FROM pg_stat_activity WHERE pid = ANY(%s::int[])'
+DONE = {'cancel': 'cancelled', 'terminate': 'terminated'}
 FILTERS = ('pids', 'states', 'min_state_seconds', 'min_transaction_seconds', 'users', 'databases', 'applications')
 
 
@@ -197,7 +197,7 @@ def run(module):
         if pids and not module.check_mode:
             if p['action'] == 'cancel':
                 done = session.fetch_all(CANCEL, (pids,))
-            elif rows[0]['version_num'] >= 140000:
+            elif session.conn.server_version >= 140000:  # pg_terminate_backend(pid, timeout)
                 done = session.fetch_all(TERMINATE_WAIT, (p['wait_seconds'] * 1000, pids))
             else:
                 done = session.fetch_all(TERMINATE, (pids,))
@@ -206,12 +206,10 @@ def run(module):
                 still = [r['pid'] for r in session.fetch_all(PRESENT, (pids,))]
     finally:
         session.close()
-    sessions = [dict((k, v) for k, v in r.items() if k not in ('version_num',)) for r in chosen]
-    result = dict(changed=bool(pids), sessions=sessions, acted=acted, still_there=still, queries=queries,
+    result = dict(changed=bool(pids), sessions=chosen, acted=acted, still_there=still, queries=queries,
                   protected=[r['pid'] for r in protected])
     if pids:
-        verb = 'would %s' % p['action'] if module.check_mode else ('%sed' % p['action'] if p['action'] == 'terminate'
-                                                                   else 'cancelled')
+        verb = 'would %s' % p['action'] if module.check_mode else DONE[p['action']]
         result['msg'] = '%s %d session(s): %s%s' % (verb, len(pids), ', '.join(str(x) for x in pids),
                                                     '; still there after the wait: %s' % still if still else '')
     else:

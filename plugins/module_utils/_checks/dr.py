@@ -16,12 +16,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import os
 import shlex
 
 from ansible_collections.pgops.postgresql.plugins.module_utils._checks._registry import Check, Registry, Threshold
-from ansible_collections.pgops.postgresql.plugins.module_utils._checks.sla import DAY, seconds
+from ansible_collections.pgops.postgresql.plugins.module_utils._checks import sla
 from ansible_collections.pgops.postgresql.plugins.module_utils._findings import finding
 
 RUNBOOK = 'dr-drill.md#the-dr-plan-checks'
@@ -31,59 +30,25 @@ TITLES = {'primary_lost': 'The primary is lost', 'site_lost': 'The site is lost'
           'data_corrupted': 'Data is corrupted', 'operator_error': 'An operator error at a known time'}
 
 
-def _number(value):
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def rehearsals(root, hosts):
     """The drills and restore tests that concern ``hosts``, newest first, and the files that could not be read."""
-    hosts = set(hosts)
-    out = {'drills': [], 'restore_tests': []}
-    unreadable = 0
-    history = os.path.join(root, 'dr_drill', 'history.jsonl')
-    if os.path.exists(history):
-        with open(history) as fh:
-            for line in fh:
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                    names = set(str(record.get('cluster', '')).split(','))
-                    scenario = (record.get('scenarios') or [{}])[0]
-                except (ValueError, AttributeError, TypeError):
-                    unreadable += 1
-                    continue
-                if not names & hosts:
-                    continue
-                pitr = record.get('pitr') if isinstance(record.get('pitr'), dict) else {}
-                out['drills'].append({
-                    'date': str(record.get('date', ''))[:10], 'time': seconds(record.get('date')),
-                    'old_primary': scenario.get('old_primary'), 'new_primary': scenario.get('new_primary'),
-                    'rto_seconds': _number(scenario.get('rto_seconds')),
-                    'rpo_transactions': _number(scenario.get('rpo_transactions')),
-                    'rpo_seconds': _number(scenario.get('rpo_seconds')),
-                    'passed': str(scenario.get('passed')).lower() == 'true',
-                    'pitr_rto_seconds': _number(pitr.get('rto_seconds')),
-                    'pitr_passed': str(pitr.get('passed')).lower() == 'true'})
+    records, unreadable = sla.drill_history(root, hosts)
+    drills = [sla.drill(r) for r in records]
+    unreadable += drills.count(None)
+    out = {'drills': sorted((d for d in drills if d is not None), key=lambda d: d['date'], reverse=True),
+           'restore_tests': []}
     base = os.path.join(root, 'restore_test')
-    days = sorted((d for d in (os.listdir(base) if os.path.isdir(base) else []) if DAY.match(d)), reverse=True)
+    days = sorted((d for d in (os.listdir(base) if os.path.isdir(base) else []) if sla.DAY.match(d)), reverse=True)
     for day in days[:RESTORE_RUNS]:
         try:
-            with open(os.path.join(base, day, 'fleet-summary.json')) as fh:
-                data = json.load(fh)
-            for h in data.get('hosts') or []:
-                if h.get('host') not in hosts:
-                    continue
-                rto = _number((((h.get('metrics') or {}).get('timings')) or {}).get('rto'))
+            dummy, results = sla.fleet(os.path.join(base, day), hosts)
+            for host, h in results.items():
+                rto = sla.number((((h.get('metrics') or {}).get('timings')) or {}).get('rto'))
                 bad = [f for f in h.get('findings') or [] if f.get('severity') == 'critical' and not f.get('waived')]
-                out['restore_tests'].append({'date': day, 'host': h.get('host'), 'rto_seconds': rto,
+                out['restore_tests'].append({'date': day, 'host': host, 'rto_seconds': rto,
                                              'passed': rto is not None and not bad})
         except (OSError, ValueError, TypeError, AttributeError):
             unreadable += 1
-    out['drills'].sort(key=lambda d: d['date'], reverse=True)
     return out, unreadable
 
 
@@ -92,7 +57,7 @@ def _sites(cluster):
 
 
 def _age(now, day):
-    when = seconds('%s 00:00:00' % day) if day else None
+    when = sla.seconds('%s 00:00:00' % day) if day else None
     return None if when is None else int((now - when) // 86400)
 
 
@@ -218,8 +183,8 @@ def plan(cluster, history, now, inventory='INVENTORY'):
                 'pitr_rto_seconds': pitr_drill and pitr_drill['pitr_rto_seconds']}
     return {'name': cluster['name'], 'primary': primary_name, 'primary_site': primary_site,
             'hosts': hosts, 'repository': repo, 'repository_site': repo_site,
-            'objectives': {'rto_seconds': _number(cluster.get('rto_seconds')),
-                           'rpo_seconds': _number(cluster.get('rpo_seconds'))},
+            'objectives': {'rto_seconds': sla.number(cluster.get('rto_seconds')),
+                           'rpo_seconds': sla.number(cluster.get('rpo_seconds'))},
             'measured': measured, 'contacts': cluster.get('contacts') or [], 'scenarios': scenarios,
             'drills': len(drills), 'restore_tests': len(tests)}
 

@@ -65,7 +65,7 @@ def month_bounds(month):
     return (start - EPOCH).total_seconds(), (end - EPOCH).total_seconds()
 
 
-def _fleet(path, hosts):
+def fleet(path, hosts):
     """(generated_at, {host: result}) of one run's fleet report (the shared reporting tail writes one
     per run, unreachable hosts included)."""
     with open(os.path.join(path, 'fleet-summary.json')) as fh:
@@ -85,28 +85,59 @@ def load(root, month, hosts):
             if not DAY.match(day) or not day.startswith(month):
                 continue
             try:
-                generated, results = _fleet(os.path.join(base, day), hosts)
+                generated, results = fleet(os.path.join(base, day), hosts)
             except (OSError, ValueError, TypeError, AttributeError):
                 unreadable += 1
                 continue
             if results:
                 data[kind].append({'date': day, 'time': seconds(generated), 'hosts': results})
-    history = os.path.join(root, 'dr_drill', 'history.jsonl')
-    if os.path.exists(history):
-        with open(history) as fh:
-            for line in fh:
-                try:
-                    record = json.loads(line)
-                    names = set(str(record.get('cluster', '')).split(','))
-                except ValueError:
-                    unreadable += 1
-                    continue
-                if str(record.get('date', '')).startswith(month) and names & set(hosts):
-                    data['drills'].append(record)
-    return data, unreadable
+    records, bad = drill_history(root, hosts)
+    data['drills'] = [r for r in records if str(r.get('date', '')).startswith(month)]
+    return data, unreadable + bad
 
 
-def _number(value):
+def drill_history(root, hosts):
+    """The records of the DR drill history (``dr_drill/history.jsonl``, one JSON object a line) whose
+    cluster names one of ``hosts``, in the order they were written, and the number of lines that could
+    not be read (a blank line is none)."""
+    path = os.path.join(root, 'dr_drill', 'history.jsonl')
+    records, unreadable = [], 0
+    if not os.path.exists(path):
+        return records, unreadable
+    with open(path) as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                names = set(str(record.get('cluster', '')).split(','))
+            except (ValueError, AttributeError):
+                unreadable += 1
+                continue
+            if names & set(hosts):
+                records.append(record)
+    return records, unreadable
+
+
+def drill(record):
+    """The figures of one drill record: its first scenario (the failover) and its PITR step; None when
+    the record does not have that shape."""
+    try:
+        scenario = (record.get('scenarios') or [{}])[0]
+        pitr = record.get('pitr') if isinstance(record.get('pitr'), dict) else {}
+        return {'date': str(record.get('date', ''))[:10], 'time': seconds(record.get('date')),
+                'old_primary': scenario.get('old_primary'), 'new_primary': scenario.get('new_primary'),
+                'rto_seconds': number(scenario.get('rto_seconds')),
+                'rpo_transactions': number(scenario.get('rpo_transactions')),
+                'rpo_seconds': number(scenario.get('rpo_seconds')),
+                'passed': str(scenario.get('passed')).lower() == 'true',
+                'pitr_rto_seconds': number(pitr.get('rto_seconds')),
+                'pitr_passed': str(pitr.get('passed')).lower() == 'true'}
+    except (AttributeError, TypeError, KeyError, IndexError):
+        return None
+
+
+def number(value):
     try:
         return float(value)
     except (TypeError, ValueError):
@@ -165,7 +196,7 @@ def _rpo(run_time, m):
             last = seconds(archiver['last_archived_time'])
             return (max(0.0, run_time - last) if last and run_time else None), 'archiver failing since the last archived WAL'
         return 0.0, 'WAL archived continuously'
-    stop = _number(backup.get('newest_stop'))
+    stop = number(backup.get('newest_stop'))
     if stop and run_time:
         return max(0.0, run_time - stop), 'newest backup (no WAL archived)'
     return None, 'not known (no archiver, no backup)'
@@ -195,7 +226,7 @@ def analyse(name, hosts, data, month, now):
             seen_starts.add((host, started))
         previous_seen = run['date']
         exposure, basis = _rpo(run['time'], m)
-        stop = _number((m.get('backup') or {}).get('newest_stop'))
+        stop = number((m.get('backup') or {}).get('newest_stop'))
         facts['rpo'].append({'date': run['date'], 'host': host, 'seconds': exposure, 'basis': basis,
                              'backup_age_seconds': (run['time'] - stop) if stop and run['time'] else None,
                              'causes': [dict(_cause(run['date'], host, f), objective='rpo')
@@ -220,19 +251,13 @@ def analyse(name, hosts, data, month, now):
             result = run['hosts'].get(host)
             if result is None:
                 continue
-            rto = _number(((result.get('metrics') or {}).get('timings') or {}).get('rto'))
+            rto = number(((result.get('metrics') or {}).get('timings') or {}).get('rto'))
             failed = _bad(result, None) or ([] if rto is not None else [
                 {'id': 'restore_test.result', 'severity': 'critical', 'observed': result.get('msg') or 'no RTO measured'}])
             facts['restore_tests'].append({'date': run['date'], 'host': host, 'rto_seconds': rto,
                                            'failed': [dict(_cause(run['date'], host, f), objective='rto')
                                                       for f in failed]})
-    for record in data['drills']:
-        scenario = (record.get('scenarios') or [{}])[0]
-        facts['drills'].append({'date': str(record.get('date'))[:10], 'rto_seconds': _number(scenario.get('rto_seconds')),
-                                'rpo_seconds': _number(scenario.get('rpo_seconds')),
-                                'rpo_transactions': _number(scenario.get('rpo_transactions')),
-                                'passed': str(scenario.get('passed')).lower() == 'true',
-                                'old_primary': scenario.get('old_primary'), 'new_primary': scenario.get('new_primary')})
+    facts['drills'] = [d for d in (drill(r) for r in data['drills']) if d is not None]
     return facts
 
 
