@@ -39,7 +39,9 @@ options:
     type: bool
     default: true
   drop_active:
-    description: With O(state=absent), drop the slot even while a consumer streams through it.
+    description: With O(state=absent), drop the slot even while a consumer streams through it; its walsender is
+      ended first (pg_terminate_backend), then the slot is dropped. A consumer that reconnects at once makes the
+      module fail with nothing dropped.
     type: bool
     default: false
 attributes:
@@ -78,6 +80,7 @@ queries:
 '''
 
 import re
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -92,7 +95,25 @@ SELECT slot_name, slot_type, active, active_pid, restart_lsn::text AS restart_ls
   FROM pg_replication_slots WHERE slot_name = %s"""
 CREATE = 'SELECT pg_create_physical_replication_slot(%s, %s)'
 DROP = 'SELECT pg_drop_replication_slot(%s)'
+END_STREAM = ('SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots '
+              'WHERE slot_name = %s AND active_pid IS NOT NULL')
+IDLE = 'SELECT NOT active AS idle FROM pg_replication_slots WHERE slot_name = %s'
+STREAM_END_SECONDS = 10
 _NAME = re.compile(r'\A[a-z0-9_]{1,63}\Z')
+
+
+def _end_stream(session, name, pid):
+    """Ends the walsender streaming through the slot and waits until the slot is idle (a consumer that
+    reconnects at once makes the drop fail, and the error says so)."""
+    session.fetch_all(END_STREAM, (name,))
+    deadline = time.time() + STREAM_END_SECONDS
+    while time.time() < deadline:
+        row = session.fetch_one(IDLE, (name,))
+        if row is None or row['idle']:
+            return
+        time.sleep(0.2)
+    raise PgopsError('slot %s is still active %d s after its stream (pid %s) was ended: the consumer reconnects. '
+                     'Nothing was dropped. Fix: stop the consumer, then run again' % (name, STREAM_END_SECONDS, pid))
 
 
 def run(module):
@@ -117,8 +138,12 @@ def run(module):
             if slot['active'] and not p['drop_active']:
                 raise PgopsError('slot %s is active (pid %s streams through it): dropping it stops that standby. '
                                  'Fix: stop the standby first, or set drop_active=true' % (p['name'], slot['active_pid']))
-            changed, msg = True, 'dropped slot %s (it held back %s bytes of WAL)' % (p['name'], slot['retained_bytes'])
+            changed, msg = True, 'dropped slot %s (it held back %s bytes of WAL%s)' % (
+                p['name'], slot['retained_bytes'], '; the stream of pid %s was ended' % slot['active_pid']
+                if slot['active'] else '')
             if not module.check_mode:
+                if slot['active']:
+                    _end_stream(session, p['name'], slot['active_pid'])
                 session.fetch_all(DROP, (p['name'],))
     finally:
         session.close()

@@ -91,14 +91,15 @@ def evaluate(stanza, now, thresholds, check=None, verify=None, archiver=None):
                                remediation='Run pgbackrest info --set=%s, fix the storage, take a new full '
                                            'backup.' % b['label']))
     if verify is not None:
+        # positions without the timeline: a gap is compared with the backups by where it lies in the WAL
+        oldest = backups[0]['archive']['start'][8:] if backups else None
+        newest = backups[-1]['archive']['start'][8:] if backups else None
         for gap in verify['wal_gaps']:
-            oldest = backups[0]['archive']['start'] if backups else None
-            newest = backups[-1]['archive']['start'] if backups else None
             where = dict(obj='%s %s' % (name, gap['archive_id']),
                          observed='%d segment(s) %s to %s' % (gap['segments'], gap['first'], gap['last']))
-            if oldest is not None and gap['last'][8:] < oldest[8:]:
+            if oldest is not None and gap['last'][8:] < oldest:
                 continue  # older than every backup kept: no restore needs it
-            if gap['last'][8:] < newest[8:]:
+            if newest is not None and gap['last'][8:] < newest:
                 # before the newest backup: restoring it is safe; only PITR into the window before it is lost
                 out.append(finding('backup.archive_gap', 'warning', 'WAL is missing before the newest backup',
                                    expected='a continuous archive from the oldest backup to now',

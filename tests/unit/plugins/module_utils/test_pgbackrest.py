@@ -72,3 +72,12 @@ def test_an_archive_gap_is_critical_only_when_the_newest_backup_needs_it(first, 
     found = [f for f in backup.evaluate(stanza, 300, backup.validate_thresholds({}), verify=verify)
              if f['id'] == 'backup.archive_gap']
     assert [f['severity'] for f in found] == ([severity] if severity else [])
+
+
+def test_an_archive_gap_without_any_backup_is_critical():
+    from ansible_collections.pgops.postgresql.plugins.module_utils._checks import backup
+    verify = {'wal_gaps': [{'archive_id': '15-1', 'first': '000000010000000000000002',
+                            'last': '000000010000000000000003', 'segments': 2}], 'problems': []}
+    found = [f for f in backup.evaluate(_gap_stanza([]), 300, backup.validate_thresholds({}), verify=verify)
+             if f['id'] == 'backup.archive_gap']
+    assert [f['severity'] for f in found] == ['critical']
