@@ -5,6 +5,7 @@ then nothing left to do; superusers and a too-wide filter are refused by name.""
 import os
 import subprocess
 import time
+import uuid
 
 import pytest
 
@@ -20,13 +21,15 @@ def server():
 
 
 def _idle(c, user='app', password='app-secret'):
-    """A client that opens a transaction and then waits (as a stuck application does)."""
-    env = dict(os.environ, PGPASSWORD=password)
+    """A client that opens a transaction and then waits (as a stuck application does); waited for by its
+    own application name, so that clients started one after another do not count each other."""
+    name = 'stuck-%s' % uuid.uuid4().hex[:8]
+    env = dict(os.environ, PGPASSWORD=password, PGAPPNAME=name)
     proc = subprocess.Popen(['sh', '-c', '(echo "BEGIN; SELECT txid_current();"; sleep 120) | %s -X -q -h 127.0.0.1 -p %d '
                              '-U %s postgres' % (c.bin('psql'), c.port, user)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    assert wait_for(lambda: c.psql("SELECT count(*) FROM pg_stat_activity WHERE usename = '%s' AND state = "
-                                   "'idle in transaction'" % user) == '1', timeout=10)
+    assert wait_for(lambda: c.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = '%s' AND state = "
+                                   "'idle in transaction'" % name) == '1', timeout=10)
     return proc
 
 

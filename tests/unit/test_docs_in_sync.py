@@ -28,7 +28,7 @@ def test_the_troubleshooting_index_lists_every_finding_id():
     # every finding id the symptoms name is a real one
     known = set(c.id for r in _registries().values() for c in r.checks) | {'restore_test.result'}
     named = set(re.findall(r'`((?:health|pool|sec|log|backup|index|perf|capacity|schema|role|amcheck|sla|tuning|'
-                           r'restore_test)\.[a-z_.]+)`', text.split('<!-- finding-index:start -->')[0]))
+                           r'restore_test|dr|outside)\.[a-z_.]+)`', text.split('<!-- finding-index:start -->')[0]))
     assert named <= known, named - known
 
 
